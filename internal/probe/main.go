@@ -12,6 +12,7 @@ import (
 	_ "go.opentelemetry.io/collector/pdata/plog"
 	_ "go.opentelemetry.io/collector/pdata/pmetric"
 	_ "go.opentelemetry.io/collector/pdata/ptrace"
+	_ "go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
 func main() {}
