@@ -1,0 +1,46 @@
+// Command flightd is tael's one binary: the server (flightd, flightd serve)
+// and its tools.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `flightd — tael telemetry analytics server
+
+Usage:
+  flightd [serve] [flags]   run the server (the default)
+  flightd version           print the version
+  flightd help              show this help
+
+Run 'flightd serve -h' for the server's flags. Every flag can also be set
+through the environment as TAEL_<FLAG> (for example TAEL_DATA_DIR).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args)
+	case "version":
+		fmt.Println("flightd", version)
+		return 0
+	case "help":
+		fmt.Print(usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "flightd: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}

@@ -1,0 +1,402 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/tael/tael/engine/internal/badgeropen"
+)
+
+// Kinds of blob.
+const (
+	KindPrompt     = "prompt"
+	KindCompletion = "completion"
+	KindLogBody    = "log_body"
+)
+
+var kinds = []string{"", KindPrompt, KindCompletion, KindLogBody}
+
+func kindByte(k string) (byte, bool) {
+	for i, s := range kinds {
+		if i > 0 && s == k {
+			return byte(i), true
+		}
+	}
+	return 0, false
+}
+
+var (
+	// ErrNotFound is returned by Get for a sha256 the store does not hold.
+	ErrNotFound = errors.New("blob: not found")
+	// ErrInvalid is returned by Put for a blob whose sha256 is not the hex
+	// sha256 of a 64-character form, or whose kind is unknown.
+	ErrInvalid = errors.New("blob: invalid blob")
+	// errCorrupt reports a stored value that cannot be decoded.
+	errCorrupt = errors.New("blob: corrupt stored value")
+)
+
+var keyApplied = []byte("m/applied")
+
+const (
+	prefixBlob    = 'b'
+	prefixRef     = 'r'
+	prefixPending = 'p'
+)
+
+// Blob is one stored text and one row that references it.
+type Blob struct {
+	SHA256 string // lowercase hex
+	Kind   string // KindPrompt, KindCompletion or KindLogBody
+	Text   string
+	// TraceID and SpanID name the row that references the text (either
+	// may be empty, e.g. a log without trace context).
+	TraceID, SpanID string
+}
+
+// Ref is a row that references a blob.
+type Ref struct{ TraceID, SpanID string }
+
+// Options configures a Store.
+type Options struct {
+	// Logger receives Badger's warnings and errors. Nil means discard.
+	Logger *slog.Logger
+}
+
+// Store is the blob store. Its methods are safe for concurrent use.
+type Store struct {
+	db  *badger.DB
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+// Open opens the store in dir, creating it if needed.
+func Open(dir string, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	bo := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{o.Logger}).
+		WithSyncWrites(false). // the WAL gives durability; see package engine
+		WithNumVersionsToKeep(1).
+		// Texts are a few hundred bytes to a few KiB compressed: above this
+		// they go to the value log and keep the LSM small.
+		WithValueThreshold(512).
+		// Payload volume is a fraction of span volume: 16 MiB memtables
+		// keep the store's resident memory small.
+		WithMemTableSize(16 << 20).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20)
+	db, err := badgeropen.Open(bo, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("blob: open badger in %s: %w", dir, err)
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, enc: enc, dec: dec}, nil
+}
+
+func shaKey(prefix byte, sha string) ([]byte, error) {
+	if len(sha) != 64 {
+		return nil, fmt.Errorf("%w: sha256 %q is not 64 hex characters", ErrInvalid, sha)
+	}
+	k := make([]byte, 33, 33+64)
+	k[0] = prefix
+	if _, err := hex.Decode(k[1:], []byte(sha)); err != nil {
+		return nil, fmt.Errorf("%w: sha256 %q: %v", ErrInvalid, sha, err)
+	}
+	return k, nil
+}
+
+// Put stores blobs and their references, and the applied watermark, in one
+// transaction (split across several if Badger finds it too big; the
+// watermark goes in the last). A text already stored is not rewritten.
+// Blobs whose sha256 does not match their text are refused with ErrInvalid
+// before anything is written.
+func (s *Store) Put(ctx context.Context, blobs []Blob, watermark uint64) error {
+	type entry struct{ k, v []byte }
+	var entries []entry
+	seen := map[string]bool{}
+	for _, b := range blobs {
+		if err := Check(b); err != nil {
+			return err
+		}
+		kb, _ := kindByte(b.Kind)
+		key, _ := shaKey(prefixBlob, b.SHA256)
+		ref := append(append(append(append([]byte{prefixRef}, key[1:]...), b.TraceID...), 0), b.SpanID...)
+		entries = append(entries, entry{ref, nil})
+		if seen[b.SHA256] {
+			continue
+		}
+		seen[b.SHA256] = true
+		has, err := s.has(key)
+		if err != nil {
+			return err
+		}
+		if has {
+			continue
+		}
+		v := s.enc.EncodeAll([]byte(b.Text), []byte{kb})
+		entries = append(entries, entry{key, v}, entry{append([]byte{prefixPending}, key[1:]...), nil})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	for _, e := range entries {
+		err := txn.Set(e.k, e.v)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := txn.Commit(); err != nil {
+				return fmt.Errorf("blob: commit: %w", err)
+			}
+			txn = s.db.NewTransaction(true)
+			err = txn.Set(e.k, e.v)
+		}
+		if err != nil {
+			return fmt.Errorf("blob: write: %w", err)
+		}
+	}
+	if err := txn.Set(keyApplied, binary.BigEndian.AppendUint64(nil, watermark)); err != nil {
+		if !errors.Is(err, badger.ErrTxnTooBig) {
+			return fmt.Errorf("blob: write: %w", err)
+		}
+		if err := txn.Commit(); err != nil {
+			return fmt.Errorf("blob: commit: %w", err)
+		}
+		txn = s.db.NewTransaction(true)
+		if err := txn.Set(keyApplied, binary.BigEndian.AppendUint64(nil, watermark)); err != nil {
+			return fmt.Errorf("blob: write: %w", err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("blob: commit: %w", err)
+	}
+	return nil
+}
+
+// Check reports whether b can be stored: a known kind and a sha256 that is
+// the hex sha256 of its text. It fails with ErrInvalid.
+func Check(b Blob) error {
+	if _, ok := kindByte(b.Kind); !ok {
+		return fmt.Errorf("%w: unknown kind %q", ErrInvalid, b.Kind)
+	}
+	if _, err := shaKey(prefixBlob, b.SHA256); err != nil {
+		return err
+	}
+	if got := SHA256(b.Text); got != b.SHA256 {
+		return fmt.Errorf("%w: sha256 %s does not match its text (%s)", ErrInvalid, b.SHA256, got)
+	}
+	return nil
+}
+
+func (s *Store) has(key []byte) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(key)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("blob: read: %w", err)
+	}
+	return true, nil
+}
+
+// Get returns the blob with that sha256 (TraceID and SpanID empty), or
+// ErrNotFound.
+func (s *Store) Get(ctx context.Context, sha string) (Blob, error) {
+	key, err := shaKey(prefixBlob, sha)
+	if err != nil {
+		return Blob{}, err
+	}
+	var out Blob
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: %s", ErrNotFound, sha)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			b, err := s.decode(sha, v)
+			out = b
+			return err
+		})
+	})
+	return out, err
+}
+
+func (s *Store) decode(sha string, v []byte) (Blob, error) {
+	if len(v) < 1 || int(v[0]) >= len(kinds) || v[0] == 0 {
+		return Blob{}, fmt.Errorf("%w: %s", errCorrupt, sha)
+	}
+	text, err := s.dec.DecodeAll(v[1:], nil)
+	if err != nil {
+		return Blob{}, fmt.Errorf("%w: %s: %v", errCorrupt, sha, err)
+	}
+	return Blob{SHA256: sha, Kind: kinds[v[0]], Text: string(text)}, nil
+}
+
+// Refs returns the rows that reference sha, at most limit (0: all).
+func (s *Store) Refs(ctx context.Context, sha string, limit int) ([]Ref, error) {
+	key, err := shaKey(prefixRef, sha)
+	if err != nil {
+		return nil, err
+	}
+	var refs []Ref
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: key})
+		defer it.Close()
+		for it.Seek(key); it.ValidForPrefix(key); it.Next() {
+			rest := it.Item().Key()[len(key):]
+			i := bytes.IndexByte(rest, 0)
+			if i < 0 {
+				return fmt.Errorf("%w: reference key %x", errCorrupt, it.Item().Key())
+			}
+			refs = append(refs, Ref{TraceID: string(rest[:i]), SpanID: string(rest[i+1:])})
+			if limit > 0 && len(refs) >= limit {
+				break
+			}
+		}
+		return ctx.Err()
+	})
+	return refs, err
+}
+
+// Pending returns up to limit blobs not yet marked indexed, oldest key first.
+func (s *Store) Pending(ctx context.Context, limit int) ([]Blob, error) {
+	var out []Blob
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixPending}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			sha := hex.EncodeToString(it.Item().Key()[1:])
+			b, err := s.getTxn(txn, sha)
+			if errors.Is(err, ErrNotFound) {
+				continue // swept; Indexed clears the key
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, b)
+		}
+		return ctx.Err()
+	})
+	return out, err
+}
+
+func (s *Store) getTxn(txn *badger.Txn, sha string) (Blob, error) {
+	key, err := shaKey(prefixBlob, sha)
+	if err != nil {
+		return Blob{}, err
+	}
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Blob{}, fmt.Errorf("%w: %s", ErrNotFound, sha)
+	}
+	if err != nil {
+		return Blob{}, err
+	}
+	var out Blob
+	err = item.Value(func(v []byte) error {
+		out, err = s.decode(sha, v)
+		return err
+	})
+	return out, err
+}
+
+// Indexed clears the pending-index mark of the given blobs. Call it only
+// once the full-text index has made them durable.
+func (s *Store) Indexed(ctx context.Context, shas []string) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, sha := range shas {
+		k, err := shaKey(prefixPending, sha)
+		if err != nil {
+			return err
+		}
+		if err := wb.Delete(k); err != nil {
+			return fmt.Errorf("blob: clear pending: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("blob: clear pending: %w", err)
+	}
+	return nil
+}
+
+// AppliedLSN returns the stored watermark, or 0.
+func (s *Store) AppliedLSN() (uint64, error) {
+	var lsn uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyApplied)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("%w: applied lsn is %d bytes", errCorrupt, len(v))
+			}
+			lsn = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("blob: read applied LSN: %w", err)
+	}
+	return lsn, nil
+}
+
+// SetApplied writes the watermark alone.
+func (s *Store) SetApplied(lsn uint64) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(keyApplied, binary.BigEndian.AppendUint64(nil, lsn))
+	})
+	if err != nil {
+		return fmt.Errorf("blob: write applied LSN: %w", err)
+	}
+	return nil
+}
+
+// Sync makes every committed write durable.
+func (s *Store) Sync() error { return s.db.Sync() }
+
+// Close closes the store.
+func (s *Store) Close() error {
+	_ = s.enc.Close()
+	s.dec.Close()
+	return s.db.Close()
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(format string, args ...any) {
+	b.l.Error(fmt.Sprintf(format, args...), "component", "blob-badger")
+}
+func (b badgerLogger) Warningf(format string, args ...any) {
+	b.l.Warn(fmt.Sprintf(format, args...), "component", "blob-badger")
+}
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}

@@ -1,0 +1,350 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tael/tael/engine/blob"
+	"github.com/tael/tael/engine/hot"
+	"github.com/tael/tael/engine/wal"
+	"github.com/tael/tael/schema"
+)
+
+// ErrClosed is returned by operations on a closed engine.
+var ErrClosed = errors.New("engine: closed")
+
+// Options configures an Engine. The zero value of each field means its
+// default (DefaultOptions).
+type Options struct {
+	// Logger receives the engine's logs. Nil means discard.
+	Logger *slog.Logger
+	// Registerer receives the engine's metrics. Nil means no metrics.
+	Registerer prometheus.Registerer
+	// Allocator provides every Arrow buffer the engine makes. Nil means
+	// memory.DefaultAllocator.
+	Allocator memory.Allocator
+	// Clock is the engine's only source of time. Nil means time.Now.
+	Clock func() time.Time
+	// HotWindow is how long rows stay in the hot tier before compaction moves
+	// them to the cold tier. Zero means 15 minutes.
+	HotWindow time.Duration
+	// CheckpointInterval is how often the hot tier is synced and fully applied
+	// WAL segments deleted. Zero means 10 s: it bounds the WAL replayed at
+	// start to roughly that many seconds of ingest.
+	CheckpointInterval time.Duration
+	// MaxBatchRows splits larger appended batches into WAL records of at most
+	// this many rows. Zero means 65,536: it keeps one record well inside a
+	// Badger transaction and a WAL record under a few tens of MiB.
+	MaxBatchRows int
+	// WALSegmentSize is the size in bytes at which a WAL segment is closed.
+	// Zero means the WAL's default.
+	WALSegmentSize int64
+	// HotCodec compresses hot-tier batches. Zero means hot's default.
+	HotCodec hot.Codec
+	// HotBucketWidth is the hot tier's time bucket. Zero means hot's default.
+	HotBucketWidth time.Duration
+}
+
+// DefaultOptions returns the options flightd runs with.
+func DefaultOptions() Options {
+	return Options{
+		HotWindow:          15 * time.Minute,
+		CheckpointInterval: 10 * time.Second,
+		MaxBatchRows:       1 << 16,
+	}
+}
+
+func (o *Options) fill() {
+	d := DefaultOptions()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Allocator == nil {
+		o.Allocator = memory.DefaultAllocator
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.HotWindow == 0 {
+		o.HotWindow = d.HotWindow
+	}
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = d.CheckpointInterval
+	}
+	if o.MaxBatchRows == 0 {
+		o.MaxBatchRows = d.MaxBatchRows
+	}
+}
+
+// Engine is tael's storage: a WAL in front of a hot tier. It is safe for
+// concurrent use.
+type Engine struct {
+	dir   string
+	opts  Options
+	log   *slog.Logger
+	mem   memory.Allocator
+	lock  *dirLock
+	wal   *wal.WAL
+	hot   *hot.Store
+	blobs *blob.Store
+	m     *metrics
+
+	applied watermark
+
+	stop      chan struct{}
+	loopDone  chan struct{}
+	indexDone chan struct{}
+	indexKick chan struct{}
+
+	// mu guards closed; Append holds it for reading so Close waits for
+	// in-flight appends.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Open opens (creating if needed) the data directory dir, replays the WAL
+// into the hot tier and returns an engine ready for reads and appends. It
+// fails with ErrLocked if another process has dir open.
+func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
+	opts.fill()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("engine: create data directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		dir:       dir,
+		opts:      opts,
+		log:       opts.Logger,
+		mem:       opts.Allocator,
+		lock:      lock,
+		m:         newMetrics(opts.Registerer),
+		stop:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
+		indexDone: make(chan struct{}),
+		indexKick: make(chan struct{}, 1),
+	}
+	if err := e.open(ctx); err != nil {
+		e.closeStores()
+		_ = lock.release()
+		return nil, err
+	}
+	go e.checkpointLoop()
+	return e, nil
+}
+
+func (e *Engine) open(ctx context.Context) error {
+	ho := hot.DefaultOptions()
+	ho.Logger = e.log.With("component", "hot")
+	ho.Allocator = e.mem
+	if e.opts.HotCodec != 0 {
+		ho.Codec = e.opts.HotCodec
+	}
+	if e.opts.HotBucketWidth != 0 {
+		ho.BucketWidth = e.opts.HotBucketWidth
+	}
+	h, err := hot.Open(filepath.Join(e.dir, "hot"), ho)
+	if err != nil {
+		return fmt.Errorf("engine: open hot tier: %w", err)
+	}
+	e.hot = h
+	b, err := blob.Open(filepath.Join(e.dir, "blobs"), blob.Options{Logger: e.log.With("component", "blobs")})
+	if err != nil {
+		return fmt.Errorf("engine: open blob store: %w", err)
+	}
+	e.blobs = b
+	hotApplied, err := h.AppliedLSN()
+	if err != nil {
+		return fmt.Errorf("engine: read applied LSN: %w", err)
+	}
+	blobApplied, err := b.AppliedLSN()
+	if err != nil {
+		return fmt.Errorf("engine: read applied LSN: %w", err)
+	}
+	// Each store holds every record at or below its own watermark; replay
+	// from the lower one (applying is idempotent in both).
+	applied := min(hotApplied, blobApplied)
+	wo := wal.DefaultOptions()
+	wo.Logger = e.log.With("component", "wal")
+	wo.Registerer = e.opts.Registerer
+	wo.FirstLSN = applied + 1
+	if e.opts.WALSegmentSize != 0 {
+		wo.SegmentSize = e.opts.WALSegmentSize
+	}
+	w, err := wal.Open(filepath.Join(e.dir, "wal"), wo)
+	if err != nil {
+		return fmt.Errorf("engine: open WAL: %w", err)
+	}
+	e.wal = w
+	if last := w.LastLSN(); last < applied {
+		// The hot tier is ahead of the log: segments were lost. Every row the
+		// hot tier holds is still there, but say so loudly.
+		e.log.Error("WAL ends before the hot tier's applied LSN; WAL segments are missing", "wal_last", last, "applied", applied)
+	}
+	start := time.Now()
+	n, rows := 0, int64(0)
+	last := applied
+	err = w.Replay(ctx, applied, func(lsn uint64, table uint8, payload []byte) error {
+		rec, err := decodeRecord(e.mem, payload)
+		if err != nil {
+			return fmt.Errorf("WAL record %d: %w", lsn, err)
+		}
+		defer rec.Release()
+		// Replay is sequential: once this record's write commits, every
+		// record up to lsn is applied.
+		if err := e.apply(lsn, schema.ID(table), rec, lsn); err != nil {
+			return fmt.Errorf("apply WAL record %d: %w", lsn, err)
+		}
+		n++
+		rows += rec.NumRows()
+		last = lsn
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: replay WAL: %w", err)
+	}
+	e.applied.reset(last)
+	e.m.appliedLSN.Set(float64(last))
+	e.m.replayed.Add(float64(n))
+	e.log.Info("engine open", "dir", e.dir, "applied_lsn", applied, "replayed_records", n, "replayed_rows", rows,
+		"last_lsn", last, "took", time.Since(start).Round(time.Millisecond))
+	if n > 0 {
+		if err := e.checkpoint(); err != nil {
+			return fmt.Errorf("engine: checkpoint after replay: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkpoint makes the hot tier durable up to the applied watermark and
+// deletes the WAL segments it covers.
+func (e *Engine) checkpoint() error {
+	w := e.applied.get()
+	if err := e.hot.SetApplied(w); err != nil {
+		return fmt.Errorf("record applied LSN: %w", err)
+	}
+	if err := e.blobs.SetApplied(w); err != nil {
+		return fmt.Errorf("record applied LSN: %w", err)
+	}
+	if err := e.hot.Sync(); err != nil {
+		return fmt.Errorf("sync hot tier: %w", err)
+	}
+	if err := e.blobs.Sync(); err != nil {
+		return fmt.Errorf("sync blob store: %w", err)
+	}
+	removed, err := e.wal.Checkpoint(w)
+	if err != nil {
+		return fmt.Errorf("remove WAL segments: %w", err)
+	}
+	e.m.checkpoints.Inc()
+	if removed > 0 {
+		e.log.Debug("checkpoint", "applied_lsn", w, "wal_segments_removed", removed)
+	}
+	return nil
+}
+
+func (e *Engine) checkpointLoop() {
+	defer close(e.loopDone)
+	t := time.NewTicker(e.opts.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			if err := e.checkpoint(); err != nil {
+				e.log.Error("checkpoint failed; will retry", "err", err)
+			}
+		}
+	}
+}
+
+// Close waits for in-flight appends, checkpoints and closes the WAL and the
+// hot tier, and releases the data directory. It is safe to call twice.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	close(e.stop)
+	<-e.loopDone
+	err := e.checkpoint()
+	if cerr := e.closeStores(); err == nil {
+		err = cerr
+	}
+	if lerr := e.lock.release(); err == nil {
+		err = lerr
+	}
+	e.log.Info("engine closed", "dir", e.dir, "applied_lsn", e.applied.get())
+	return err
+}
+
+func (e *Engine) closeStores() error {
+	var errs []error
+	if e.wal != nil {
+		errs = append(errs, e.wal.Close())
+	}
+	if e.hot != nil {
+		errs = append(errs, e.hot.Close())
+	}
+	if e.blobs != nil {
+		errs = append(errs, e.blobs.Close())
+	}
+
+	return errors.Join(errs...)
+}
+
+// Dir returns the data directory.
+func (e *Engine) Dir() string { return e.dir }
+
+// Allocator returns the allocator the engine's batches come from.
+func (e *Engine) Allocator() memory.Allocator { return e.mem }
+
+func encodeRecord(mem memory.Allocator, rec arrow.RecordBatch) ([]byte, error) {
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem), ipc.WithLZ4())
+	if err := w.Write(rec); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeRecord decodes one IPC stream holding one batch. The batch does not
+// alias payload.
+func decodeRecord(mem memory.Allocator, payload []byte) (arrow.RecordBatch, error) {
+	r, err := ipc.NewReader(bytes.NewReader(payload), ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	defer r.Release()
+	if !r.Next() {
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("decode: %w", err)
+		}
+		return nil, errors.New("decode: empty IPC stream")
+	}
+	rec := r.RecordBatch()
+	rec.Retain()
+	return rec, nil
+}

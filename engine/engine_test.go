@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/tael/tael/internal/synth"
+	"github.com/tael/tael/schema"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func openTest(t *testing.T, dir string, o Options) (*Engine, *memory.CheckedAllocator) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	o.Allocator = mem
+	e, err := Open(context.Background(), dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, mem
+}
+
+func countRows(t *testing.T, e *Engine, table schema.ID, tr schema.TimeRange) int64 {
+	t.Helper()
+	rr, err := e.Scan(context.Background(), table, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	var n int64
+	for rr.Next() {
+		n += rr.RecordBatch().NumRows()
+	}
+	if err := rr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestOpenLockedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	e, mem := openTest(t, dir, Options{})
+	_, err := Open(context.Background(), dir, Options{})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second Open: err = %v, want ErrLocked naming %s", err, dir)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	// Released on close: a new open succeeds.
+	e, mem = openTest(t, dir, Options{})
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+}
+
+func TestAppendRejectsBadBatches(t *testing.T) {
+	e, mem := openTest(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	logs := synth.Logs(mem, synth.LogOptions{Rows: 10, Start: t0})
+	defer logs.Release()
+	cases := []struct {
+		name  string
+		table schema.ID
+		rec   arrow.RecordBatch
+		want  error
+	}{
+		{"logs batch into spans", schema.Spans, logs, schema.ErrSchemaMismatch},
+		{"rollups are not appendable", schema.Metrics5m, logs, ErrNotAppendable},
+		{"logs batch into llm_payloads", schema.LLMPayloads, logs, schema.ErrSchemaMismatch},
+		{"unknown table", schema.ID(99), logs, schema.ErrUnknownTable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lsn := e.wal.LastLSN()
+			if _, err := e.Append(ctx, c.table, c.rec); !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if got := e.wal.LastLSN(); got != lsn {
+				t.Fatalf("WAL advanced from %d to %d on a rejected batch", lsn, got)
+			}
+		})
+	}
+	if n := countRows(t, e, schema.Spans, schema.AllTime); n != 0 {
+		t.Fatalf("spans has %d rows after rejected appends", n)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs.Release()
+	logs = nil
+	mem.AssertSize(t, 0)
+}
+
+func TestAppendReadBackAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	o := Options{MaxBatchRows: 100}
+	e, mem := openTest(t, dir, o)
+	spans := synth.Spans(mem, synth.SpanOptions{Rows: 1050, Start: t0, Seed: 7})
+	logs := synth.Logs(mem, synth.LogOptions{Rows: 300, Start: t0})
+	mets := synth.Metrics(mem, synth.MetricOptions{Series: 20, Points: 10, Start: t0})
+	for _, a := range []struct {
+		table schema.ID
+		rec   arrow.RecordBatch
+	}{{schema.Spans, spans}, {schema.Logs, logs}, {schema.Metrics, mets}} {
+		if _, err := e.Append(ctx, a.table, a.rec); err != nil {
+			t.Fatal(err)
+		}
+		a.rec.Release()
+	}
+	traceID := synth.TraceID(7, int(t0.UnixNano()/int64(time.Millisecond))/8)
+	check := func(e *Engine) {
+		t.Helper()
+		for _, c := range []struct {
+			table schema.ID
+			want  int64
+		}{{schema.Spans, 1050}, {schema.Logs, 300}, {schema.Metrics, 200}} {
+			if n := countRows(t, e, c.table, schema.AllTime); n != c.want {
+				t.Errorf("%s: %d rows, want %d", c.table, n, c.want)
+			}
+		}
+		if n := countRows(t, e, schema.Spans, schema.Between(t0, t0.Add(100*time.Millisecond))); n != 100 {
+			t.Errorf("spans in the first 100ms: %d, want 100", n)
+		}
+		tr, err := e.Trace(ctx, traceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.NumRows() != 8 {
+			t.Errorf("trace %s: %d spans, want 8", traceID, tr.NumRows())
+		}
+		tr.Release()
+		ser, err := e.Series(ctx, []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "job", "svc-3")}, schema.AllTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ser) != 3 { // series 3, 11, 19 of 20
+			t.Errorf("series with job=svc-3: %d, want 3", len(ser))
+		}
+	}
+	check(e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	e, mem = openTest(t, dir, o)
+	check(e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+}
