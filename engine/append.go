@@ -72,7 +72,9 @@ func (e *Engine) Append(ctx context.Context, table schema.ID, rec arrow.RecordBa
 
 func (e *Engine) appendOne(ctx context.Context, t *schema.Table, rec arrow.RecordBatch) (uint64, error) {
 	start := time.Now()
-	payload, err := encodeRecord(e.mem, rec)
+	// The WAL holds the batch in the hot tier's value format, so the hot
+	// tier stores these same bytes: one encoding per batch.
+	payload, err := e.hot.Encode(t.ID, rec)
 	if err != nil {
 		return 0, fmt.Errorf("encode batch: %w", err)
 	}
@@ -83,7 +85,7 @@ func (e *Engine) appendOne(ctx context.Context, t *schema.Table, rec arrow.Recor
 	}
 	// The record is durable. Applying it is idempotent, so if this fails
 	// the next start replays it; the watermark stays below lsn until then.
-	if err := e.apply(lsn, t.ID, rec, e.applied.get()); err != nil {
+	if err := e.apply(lsn, t.ID, rec, payload, e.applied.get()); err != nil {
 		e.m.appendErrors.WithLabelValues(t.Name).Inc()
 		e.log.Error("WAL record not applied; it will be replayed at the next start", "lsn", lsn, "table", t.Name, "err", err)
 		return 0, err
@@ -99,9 +101,10 @@ func (e *Engine) appendOne(ctx context.Context, t *schema.Table, rec arrow.Recor
 
 // apply writes a durable WAL record to the store its table lives in, with
 // watermark as that store's applied LSN.
-func (e *Engine) apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, watermark uint64) error {
+// encoded is rec as the WAL holds it (hot.Store.Encode).
+func (e *Engine) apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encoded []byte, watermark uint64) error {
 	if table != schema.LLMPayloads {
-		if err := e.hot.Apply(lsn, table, rec, watermark); err != nil {
+		if err := e.hot.Apply(lsn, table, rec, encoded, watermark); err != nil {
 			return fmt.Errorf("apply to hot tier: %w", err)
 		}
 		return nil

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -199,14 +196,14 @@ func (e *Engine) open(ctx context.Context) error {
 	n, rows := 0, int64(0)
 	last := applied
 	err = w.Replay(ctx, applied, func(lsn uint64, table uint8, payload []byte) error {
-		rec, err := decodeRecord(e.mem, payload)
+		rec, err := h.Decode(schema.ID(table), payload)
 		if err != nil {
 			return fmt.Errorf("WAL record %d: %w", lsn, err)
 		}
 		defer rec.Release()
 		// Replay is sequential: once this record's write commits, every
 		// record up to lsn is applied.
-		if err := e.apply(lsn, schema.ID(table), rec, lsn); err != nil {
+		if err := e.apply(lsn, schema.ID(table), rec, payload, lsn); err != nil {
 			return fmt.Errorf("apply WAL record %d: %w", lsn, err)
 		}
 		n++
@@ -316,35 +313,3 @@ func (e *Engine) Dir() string { return e.dir }
 
 // Allocator returns the allocator the engine's batches come from.
 func (e *Engine) Allocator() memory.Allocator { return e.mem }
-
-func encodeRecord(mem memory.Allocator, rec arrow.RecordBatch) ([]byte, error) {
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem), ipc.WithLZ4())
-	if err := w.Write(rec); err != nil {
-		w.Close()
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// decodeRecord decodes one IPC stream holding one batch. The batch does not
-// alias payload.
-func decodeRecord(mem memory.Allocator, payload []byte) (arrow.RecordBatch, error) {
-	r, err := ipc.NewReader(bytes.NewReader(payload), ipc.WithAllocator(mem))
-	if err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	defer r.Release()
-	if !r.Next() {
-		if err := r.Err(); err != nil {
-			return nil, fmt.Errorf("decode: %w", err)
-		}
-		return nil, errors.New("decode: empty IPC stream")
-	}
-	rec := r.RecordBatch()
-	rec.Retain()
-	return rec, nil
-}

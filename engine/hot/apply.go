@@ -41,7 +41,12 @@ type kv struct{ k, v []byte }
 // does not fit its table (ErrSchema) or has an invalid time (ErrTime).
 // Applying the same lsn again rewrites the same keys, so replaying the WAL
 // after a crash doubles no row. Apply does not keep rec.
-func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, watermark uint64) error {
+//
+// encoded, if not nil, is Encode(table, rec): when rec goes into one value
+// whole (one bucket, the common case) Apply stores those bytes instead of
+// encoding rec again. The engine writes them to the WAL first, so a batch is
+// encoded and compressed once on its way in.
+func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encoded []byte, watermark uint64) error {
 	t, err := s.table(table)
 	if err != nil {
 		return err
@@ -73,9 +78,11 @@ func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, waterm
 	)
 	for _, p := range parts {
 		key := dataKey(table, p.bucket, lsn, p.num)
-		val, err := s.codec.encode(table, p.rec)
-		if err != nil {
-			return err
+		val := encoded
+		if len(parts) != 1 || p.rec != rec || val == nil {
+			if val, err = s.codec.encode(table, p.rec); err != nil {
+				return err
+			}
 		}
 		kvs = append(kvs, kv{key, val})
 		switch table {

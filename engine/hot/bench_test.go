@@ -96,7 +96,7 @@ func BenchmarkApply(b *testing.B) {
 			for b.Loop() {
 				lsn++
 				// Each LSN is a new key, so every iteration stores a batch.
-				if err := s.Apply(lsn, schema.Spans, recs[lsn%uint64(len(recs))], lsn); err != nil {
+				if err := s.Apply(lsn, schema.Spans, recs[lsn%uint64(len(recs))], nil, lsn); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -120,7 +120,7 @@ func BenchmarkScanSpans(b *testing.B) {
 		b.Run(codec.String(), func(b *testing.B) {
 			s, _ := openBench(b, codec)
 			for i, rec := range recs {
-				if err := s.Apply(uint64(i+1), schema.Spans, rec, uint64(i+1)); err != nil {
+				if err := s.Apply(uint64(i+1), schema.Spans, rec, nil, uint64(i+1)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -179,7 +179,7 @@ func BenchmarkTrace(b *testing.B) {
 			LLMEvery: 10,
 			Seed:     1,
 		})
-		if err := s.Apply(uint64(i+1), schema.Spans, rec, uint64(i+1)); err != nil {
+		if err := s.Apply(uint64(i+1), schema.Spans, rec, nil, uint64(i+1)); err != nil {
 			b.Fatal(err)
 		}
 		rec.Release()

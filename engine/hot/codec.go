@@ -59,6 +59,23 @@ func newCodec(c Codec, mem memory.Allocator) (*codec, error) {
 	return &codec{c: c, mem: mem, zenc: zenc, zdec: zdec}, nil
 }
 
+// Encode returns rec, a batch of table, in the store's value format: one
+// Arrow IPC stream behind a format byte, compressed with the store's codec
+// (doc.go). Apply can take these bytes instead of encoding rec itself.
+func (s *Store) Encode(table schema.ID, rec arrow.RecordBatch) ([]byte, error) {
+	return s.codec.encode(table, rec)
+}
+
+// Decode returns the batch held by a value made by Encode, checked against
+// table's schema. It does not reference v. The caller releases the batch.
+func (s *Store) Decode(table schema.ID, v []byte) (arrow.RecordBatch, error) {
+	t, err := schema.ByID(table)
+	if err != nil {
+		return nil, err
+	}
+	return s.codec.decode(t, v)
+}
+
 func (c *codec) close() {
 	_ = c.zenc.Close()
 	c.zdec.Close()

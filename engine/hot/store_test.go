@@ -82,7 +82,7 @@ func TestAppliedLSNEmpty(t *testing.T) {
 	// The watermark is written verbatim, even below the batch's LSN.
 	rec := synth.Logs(h.mem, synth.LogOptions{Rows: 3, Start: t0})
 	defer rec.Release()
-	if err := h.s.Apply(10, schema.Logs, rec, 4); err != nil {
+	if err := h.s.Apply(10, schema.Logs, rec, nil, 4); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := h.s.AppliedLSN(); err != nil || got != 4 {
@@ -151,7 +151,7 @@ func TestApplyRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			rec := c.rec()
 			defer rec.Release()
-			err := h.s.Apply(1, c.table, rec, 1)
+			err := h.s.Apply(1, c.table, rec, nil, 1)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("Apply = %v, want %v", err, c.want)
 			}
