@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -156,6 +158,34 @@ func TestAppendReadBackAcrossReopen(t *testing.T) {
 	mem.AssertSize(t, 0)
 	e, mem = openTest(t, dir, o)
 	check(e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+}
+
+// A time the hot tier cannot store must be refused before the WAL: a
+// durable record that can never be applied would stop the engine opening.
+func TestAppendRejectsEndOfTime(t *testing.T) {
+	dir := t.TempDir()
+	e, mem := openTest(t, dir, Options{})
+	comments, _ := schema.ByID(schema.TraceComments)
+	b := array.NewRecordBuilder(mem, comments.Schema)
+	for i, v := range []string{"c1", "4bf92f3577b34da6a3ce929d0e0e4736", "", "ana", "slow"} {
+		b.Field(i).(*array.StringBuilder).Append(v)
+	}
+	b.Field(5).(*array.TimestampBuilder).Append(math.MaxInt64)
+	rec := b.NewRecordBatch()
+	b.Release()
+	if _, err := e.Append(context.Background(), schema.TraceComments, rec); !errors.Is(err, schema.ErrInvalidBatch) {
+		t.Fatalf("err = %v, want schema.ErrInvalidBatch", err)
+	}
+	rec.Release()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	e, mem = openTest(t, dir, Options{})
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}

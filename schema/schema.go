@@ -3,8 +3,10 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // ID identifies a table on disk. Values are persisted: never change them.
@@ -238,15 +240,23 @@ func (id ID) String() string {
 // table's rules (today: a null in the time column).
 var ErrInvalidBatch = errors.New("schema: invalid batch")
 
-// Validate checks rec against the table: its columns (Check) and that the time
-// column, if any, has no nulls.
+// Validate checks rec against the table: its columns (Check), and that the
+// time column, if any, has no nulls and no math.MaxInt64 (the end of
+// TimeRange, which no half-open range contains).
 func (t *Table) Validate(rec arrow.RecordBatch) error {
 	if err := t.Check(rec.Schema()); err != nil {
 		return err
 	}
-	if t.TimeIndex >= 0 {
-		if n := rec.Column(t.TimeIndex).NullN(); n > 0 {
-			return fmt.Errorf("%w: table %s: %d null values in time column %s", ErrInvalidBatch, t.Name, n, t.TimeColumn)
+	if t.TimeIndex < 0 {
+		return nil
+	}
+	col := rec.Column(t.TimeIndex)
+	if n := col.NullN(); n > 0 {
+		return fmt.Errorf("%w: table %s: %d null values in time column %s", ErrInvalidBatch, t.Name, n, t.TimeColumn)
+	}
+	for i, v := range col.(*array.Timestamp).TimestampValues() {
+		if v == math.MaxInt64 {
+			return fmt.Errorf("%w: table %s: row %d: time column %s is the largest timestamp, which is reserved", ErrInvalidBatch, t.Name, i, t.TimeColumn)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -46,7 +47,7 @@ func TestValidate(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	comments, _ := ByID(TraceComments)
-	build := func(nullTime bool) arrow.RecordBatch {
+	build := func(nullTime bool, ts ...arrow.Timestamp) arrow.RecordBatch {
 		b := array.NewRecordBuilder(mem, comments.Schema)
 		defer b.Release()
 		b.Field(0).(*array.StringBuilder).Append("c1")
@@ -57,7 +58,7 @@ func TestValidate(t *testing.T) {
 		if nullTime {
 			b.Field(5).(*array.TimestampBuilder).AppendNull()
 		} else {
-			b.Field(5).(*array.TimestampBuilder).Append(1)
+			b.Field(5).(*array.TimestampBuilder).Append(append(ts, 1)[0])
 		}
 		return b.NewRecordBatch()
 	}
@@ -70,6 +71,11 @@ func TestValidate(t *testing.T) {
 	defer bad.Release()
 	if err := comments.Validate(bad); !errors.Is(err, ErrInvalidBatch) {
 		t.Fatalf("null time: err = %v, want ErrInvalidBatch", err)
+	}
+	end := build(false, math.MaxInt64)
+	defer end.Release()
+	if err := comments.Validate(end); !errors.Is(err, ErrInvalidBatch) {
+		t.Fatalf("time math.MaxInt64: err = %v, want ErrInvalidBatch", err)
 	}
 	spans, _ := ByID(Spans)
 	if err := spans.Validate(ok); !errors.Is(err, ErrSchemaMismatch) {

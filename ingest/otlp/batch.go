@@ -51,11 +51,15 @@ func finish(b *array.RecordBuilder, t *schema.Table) (arrow.RecordBatch, error) 
 	return rec, nil
 }
 
-// timestamp converts OTLP nanoseconds, clamping values beyond int64 (year
-// 2262) to the largest timestamp rather than wrapping them negative.
+// maxTimestamp is the latest time stored: math.MaxInt64 itself is the
+// exclusive end of schema.AllTime, and the engine's hot tier refuses it.
+const maxTimestamp = math.MaxInt64 - 1
+
+// timestamp converts OTLP nanoseconds, clamping values from maxTimestamp on
+// (year 2262) to maxTimestamp rather than wrapping them negative.
 func timestamp(t pcommon.Timestamp) arrow.Timestamp {
-	if t > math.MaxInt64 {
-		return math.MaxInt64
+	if t > maxTimestamp {
+		return maxTimestamp
 	}
 	return arrow.Timestamp(t)
 }

@@ -1,9 +1,11 @@
-// Package otlp converts decoded OTLP requests (pdata) into Arrow record
-// batches in tael's table schemas (package schema): Traces into spans, Logs
-// into logs, Metrics into metrics. It does no networking and no storage: a receiver decodes a
-// request, calls these functions, appends Result.Batch to the engine, stores
-// Result.Payloads in the blob store and the full-text index, and answers with
-// Result.Rejected and Result.Message as the OTLP partial_success.
+// Package otlp receives OTLP over gRPC and HTTP (Receiver) and converts
+// decoded OTLP requests (pdata) into Arrow record batches in tael's table
+// schemas (package schema): Traces into spans, Logs into logs, Metrics into
+// metrics. The conversion functions do no networking and no storage; the
+// Receiver decodes a request, converts it, appends Result.Payloads (as an
+// llm_payloads batch, the engine's blob store) and then Result.Batch to an
+// ingest.Appender, and answers with Result.Rejected and Result.Message as
+// the OTLP partial_success.
 //
 // Invariants a reader must know:
 //   - Every batch passes schema.ByID(…).Validate and uses the schema
@@ -13,6 +15,27 @@
 //     invalid bytes become U+FFFD.
 //   - Prompt and completion text (package ingest/llm decides what that is) is
 //     never in a stored attribute or event, whatever CaptureLLMContent says.
+//
+// # Receiver
+//
+// One Receiver serves both transports (RegisterGRPC, HTTPHandler) with one
+// ingest.Gate, as the OTLP specification (opentelemetry-proto
+// docs/specification.md) says:
+//   - A request is answered OK only after its rows are durable (Append
+//     returns after the WAL's fsync). Payloads are appended before the rows
+//     that refer to them, so no stored row names a text that is not stored;
+//     a failure between the two leaves unreferenced texts, which blob GC
+//     removes.
+//   - A full success leaves partial_success unset; rejected items, or a
+//     Result.Message alone (a warning), set it. A request that converted
+//     nothing but had rejections is still a success with partial_success.
+//   - A request refused (bad data, too large, overloaded, engine
+//     unavailable) stores nothing: the gate and the decoder run before any
+//     append. Overload and an unavailable engine are retryable (HTTP 429 and
+//     503 with Retry-After, gRPC RESOURCE_EXHAUSTED and UNAVAILABLE with
+//     RetryInfo); everything else is not.
+//   - The gate counts the decompressed request body; HTTP refuses at once,
+//     before reading the body, when the gate is full.
 //
 // # Spans
 //
@@ -24,8 +47,8 @@
 // unspecified); status is unset, ok or error (unknown: unset). duration_ms is
 // (end − start) in milliseconds, negative if the sender's end precedes its
 // start. events and links are null when there are none (after content events
-// are removed). A time beyond int64 nanoseconds (after 2262) is clamped to
-// the largest timestamp.
+// are removed). A time from math.MaxInt64 nanoseconds on (2262) is clamped
+// to math.MaxInt64 − 1, the largest timestamp the engine stores.
 //
 // A span whose trace_id or span_id is all zeros is rejected. An id of the
 // wrong length cannot reach this package: the pdata decoders fail the whole

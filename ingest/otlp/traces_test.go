@@ -181,7 +181,7 @@ func TestSpanColumns(t *testing.T) {
 		lk["span_id"] != "0000000000000003" || kvs(lk["attributes"])["b"] != "true" {
 		t.Errorf("links: %v", links)
 	}
-	if r[1]["service"] != "unknown_service" || r[1]["start_time"] != "2262-04-11T23:47:16.854775807Z" || r[1]["duration_ms"] != 0.0 {
+	if r[1]["service"] != "unknown_service" || r[1]["start_time"] != "2262-04-11T23:47:16.854775806Z" || r[1]["duration_ms"] != 0.0 {
 		t.Errorf("second span: service %v start %v duration %v", r[1]["service"], r[1]["start_time"], r[1]["duration_ms"])
 	}
 	if r[1]["events"] != nil || r[1]["links"] != nil || r[1]["parent_span_id"] != nil || r[1]["trace_state"] != nil {
