@@ -107,7 +107,7 @@ func waitReady(t *testing.T, base string) {
 func TestServeReadyMetricsAndCleanStop(t *testing.T) {
 	dir := t.TempDir()
 	// The data directory comes from the environment, the address from a flag.
-	p := startFlightd(t, []string{"TAEL_DATA_DIR=" + dir}, "serve", "--http", "127.0.0.1:0")
+	p := startFlightd(t, []string{"TAEL_DATA_DIR=" + dir, "TAEL_OTLP_GRPC=127.0.0.1:0"}, "serve", "--http", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0")
 	base := p.waitAddr(t)
 	if code, body := get(t, base+"/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
 		t.Fatalf("/healthz = %d %q", code, body)
@@ -127,7 +127,7 @@ func TestServeReadyMetricsAndCleanStop(t *testing.T) {
 	}
 
 	// A second flightd on the same directory refuses to start and says why.
-	second := exec.Command(os.Args[0], "--data-dir", dir, "--http", "127.0.0.1:0")
+	second := exec.Command(os.Args[0], "--data-dir", dir, "--http", "127.0.0.1:0", "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0")
 	second.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1")
 	out, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), dir) || !strings.Contains(string(out), "in use") {

@@ -37,6 +37,8 @@ type serveConfig struct {
 	insecure  bool
 	logLevel  string
 	logFormat string
+
+	captureLLMContent bool
 }
 
 func newServeFlags(c *serveConfig) *flag.FlagSet {
@@ -47,6 +49,7 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.flight, "flight", "127.0.0.1:8815", "Arrow Flight SQL listen address")
 	fs.StringVar(&c.http, "http", "127.0.0.1:7701", "HTTP listen address: PromQL API, remote-write, REST, /healthz, /readyz, /metrics")
 	fs.DurationVar(&c.hotWindow, "hot-window", 15*time.Minute, "how long rows stay in the hot tier before compaction to Parquet")
+	fs.BoolVar(&c.captureLLMContent, "capture-llm-content", true, "keep LLM prompt and completion text (blob store and full-text index); false keeps no text at all")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow listening on non-loopback addresses without authentication")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -143,6 +146,8 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	var write lateHandler
+	mux.Handle("/api/v1/write", &write)
 
 	ln, err := net.Listen("tcp", c.http)
 	if err != nil {
@@ -164,6 +169,14 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		shutdownHTTP(hs, log)
 		return err
 	}
+	recv, err := startReceivers(c, eng, reg, log, &write)
+	if err != nil {
+		shutdownHTTP(hs, log)
+		if cerr := eng.Close(); cerr != nil {
+			log.Error("close engine", "err", cerr)
+		}
+		return err
+	}
 	ready.Store(true)
 	log.Info("flightd ready", "version", version, "data_dir", c.dataDir, "hot_window", c.hotWindow)
 
@@ -172,8 +185,15 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		log.Info("shutting down")
 	case err = <-httpDone:
 		err = fmt.Errorf("http server: %w", err)
+	case err = <-recv.done:
+		err = fmt.Errorf("otlp server: %w", err)
 	}
 	ready.Store(false)
+	// Stop taking data first, so every request still in flight is appended
+	// and answered before the engine closes.
+	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	recv.stop(stopCtx)
+	cancel()
 	shutdownHTTP(hs, log)
 	if cerr := eng.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close engine: %w", cerr)
