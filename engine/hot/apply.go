@@ -75,6 +75,7 @@ func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encode
 	var (
 		kvs       []kv
 		newSeries = make(map[uint64]struct{})
+		newActive []activity
 	)
 	for _, p := range parts {
 		key := dataKey(table, p.bucket, lsn, p.num)
@@ -89,12 +90,13 @@ func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encode
 		case schema.Spans:
 			kvs = appendTraceIndex(kvs, p.rec, key)
 		case schema.Metrics:
-			kvs = s.appendSeriesIndex(kvs, p, newSeries)
+			kvs, newActive = s.appendSeriesIndex(kvs, p, newSeries, newActive)
 		}
 	}
 	if err := s.write(kvs, watermark); err != nil {
 		return fmt.Errorf("hot: apply lsn %d: %w", lsn, err)
 	}
+	s.markActive(newActive)
 	if len(newSeries) > 0 {
 		s.series.Lock()
 		for id := range newSeries {
@@ -296,17 +298,30 @@ func decodeRows(v []byte, n int64) ([]int32, error) {
 // series' activity in the part's bucket, and for each series the store has
 // not seen (nor newSeries holds), its labels and postings. It adds those
 // series to newSeries.
-func (s *Store) appendSeriesIndex(kvs []kv, p part, newSeries map[uint64]struct{}) []kv {
+func (s *Store) appendSeriesIndex(kvs []kv, p part, newSeries map[uint64]struct{}, newActive []activity) ([]kv, []activity) {
 	ids := p.rec.Column(metricsSeriesID).(*array.Uint64).Uint64Values()
 	seen := make(map[uint64]struct{})
 	var fresh []int // a row of each series not stored yet
+	s.written.Lock()
+	written := s.written.buckets[p.bucket]
+	for _, id := range ids {
+		if _, ok := seen[id]; ok {
+			continue
+		}
+		seen[id] = struct{}{}
+		if _, ok := written[id]; !ok {
+			kvs = append(kvs, kv{activityKey(p.bucket, id), nil})
+			newActive = append(newActive, activity{p.bucket, id})
+		}
+	}
+	s.written.Unlock()
+	clear(seen)
 	s.series.RLock()
 	for i, id := range ids {
 		if _, ok := seen[id]; ok {
 			continue
 		}
 		seen[id] = struct{}{}
-		kvs = append(kvs, kv{activityKey(p.bucket, id), nil})
 		if _, ok := s.series.known[id]; ok {
 			continue
 		}
@@ -332,7 +347,41 @@ func (s *Store) appendSeriesIndex(kvs []kv, p part, newSeries map[uint64]struct{
 		// its postings are stored.
 		kvs = append(kvs, kv{seriesKey(ids[i]), encodeLabels(ls)})
 	}
-	return kvs
+	return kvs, newActive
+}
+
+// activity is a (bucket, series) pair whose activity key an Apply writes.
+type activity struct {
+	bucket int64
+	id     uint64
+}
+
+// markActive records committed activity keys in the cache, dropping the
+// oldest buckets beyond maxActiveBuckets.
+func (s *Store) markActive(as []activity) {
+	if len(as) == 0 {
+		return
+	}
+	s.written.Lock()
+	defer s.written.Unlock()
+	if s.written.buckets == nil {
+		s.written.buckets = make(map[int64]map[uint64]struct{})
+	}
+	for _, a := range as {
+		m := s.written.buckets[a.bucket]
+		if m == nil {
+			m = make(map[uint64]struct{})
+			s.written.buckets[a.bucket] = m
+		}
+		m[a.id] = struct{}{}
+	}
+	for len(s.written.buckets) > maxActiveBuckets {
+		oldest := int64(math.MaxInt64)
+		for b := range s.written.buckets {
+			oldest = min(oldest, b)
+		}
+		delete(s.written.buckets, oldest)
+	}
 }
 
 // rowLabels returns the labels of metrics row i: __name__ and every key of

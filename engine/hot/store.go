@@ -47,7 +47,21 @@ type Store struct {
 		sync.RWMutex
 		known map[uint64]struct{}
 	}
+
+	// written guards the (bucket, series) activity keys known to be written,
+	// so that a series scraped every 15 s writes its key once per bucket,
+	// not once per sample. A pair joins only after its transaction commits;
+	// the set is a cache (empty after a restart) of at most
+	// maxActiveBuckets buckets, the newest.
+	written struct {
+		sync.Mutex
+		buckets map[int64]map[uint64]struct{}
+	}
 }
+
+// maxActiveBuckets bounds the activity cache: 32 one-minute buckets cover
+// twice the default 15-minute hot window, where nearly all appends land.
+const maxActiveBuckets = 32
 
 // Open opens the store in dir, creating it if needed.
 func Open(dir string, opts Options) (*Store, error) {
