@@ -143,6 +143,23 @@ func TestCrashRecovery(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("no batch was ever acknowledged")
 	}
+	// Every acknowledged prompt is also found by full-text search once the
+	// restarted engine has indexed what the crashes left pending.
+	e, err := Open(context.Background(), dir, crashOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	checked := 0
+	for k := range acked {
+		if checked++; checked > 100 {
+			break // a random sample: map order
+		}
+		hits := waitSearch(t, e, fmt.Sprintf("%q", fmt.Sprintf("summarise batch %d", k)))
+		if hits[0].SHA256 != crashPrompt(k).SHA256 {
+			t.Errorf("search for batch %d found %+v", k, hits[0])
+		}
+	}
 }
 
 // runCrashChild starts the child, lets it append for d after it is ready

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tael/tael/engine/blob"
+	"github.com/tael/tael/engine/fts"
 	"github.com/tael/tael/engine/hot"
 	"github.com/tael/tael/engine/wal"
 	"github.com/tael/tael/schema"
@@ -96,6 +97,7 @@ type Engine struct {
 	wal   *wal.WAL
 	hot   *hot.Store
 	blobs *blob.Store
+	fts   *fts.Index
 	m     *metrics
 
 	applied watermark
@@ -141,6 +143,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	go e.checkpointLoop()
+	go e.indexLoop()
 	return e, nil
 }
 
@@ -164,6 +167,11 @@ func (e *Engine) open(ctx context.Context) error {
 		return fmt.Errorf("engine: open blob store: %w", err)
 	}
 	e.blobs = b
+	x, err := fts.Open(filepath.Join(e.dir, "fts"), fts.Options{Logger: e.log.With("component", "fts")})
+	if err != nil {
+		return fmt.Errorf("engine: open full-text index: %w", err)
+	}
+	e.fts = x
 	hotApplied, err := h.AppliedLSN()
 	if err != nil {
 		return fmt.Errorf("engine: read applied LSN: %w", err)
@@ -282,6 +290,7 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	close(e.stop)
 	<-e.loopDone
+	<-e.indexDone
 	err := e.checkpoint()
 	if cerr := e.closeStores(); err == nil {
 		err = cerr
@@ -303,6 +312,9 @@ func (e *Engine) closeStores() error {
 	}
 	if e.blobs != nil {
 		errs = append(errs, e.blobs.Close())
+	}
+	if e.fts != nil {
+		errs = append(errs, e.fts.Close())
 	}
 
 	return errors.Join(errs...)

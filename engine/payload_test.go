@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -56,14 +57,43 @@ func TestPayloadsAcrossReopen(t *testing.T) {
 		}
 	}
 	check(e)
+	// Texts are indexed asynchronously, shortly after the append.
+	hits := waitSearch(t, e, "ラーメン屋")
+	if hits[0].SHA256 != good.SHA256 || hits[0].TraceID != good.TraceID || hits[0].SpanID != good.SpanID || hits[0].Kind != blob.KindPrompt {
+		t.Fatalf("search hit = %+v", hits[0])
+	}
+	if _, err := e.Search(ctx, `"unclosed`, 10); !errors.Is(err, ErrBadQuery) {
+		t.Fatalf("bad query: err = %v, want ErrBadQuery", err)
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
 	mem.AssertSize(t, 0)
 	e, mem = openTest(t, dir, Options{})
+	waitSearch(t, e, "ラーメン屋")
 	check(e)
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
 	mem.AssertSize(t, 0)
+}
+
+// waitSearch polls Search until it finds something (the indexer runs
+// asynchronously) and returns the hits.
+func waitSearch(t *testing.T, e *Engine, q string) []SearchHit {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		hits, err := e.Search(context.Background(), q, 10)
+		if err != nil {
+			t.Fatalf("search %q: %v", q, err)
+		}
+		if len(hits) > 0 {
+			return hits
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search %q found nothing within 10s", q)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
