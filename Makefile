@@ -3,7 +3,13 @@ GO      ?= go
 TAGS    := duckdb_arrow
 TIMEOUT ?= 14m
 
-.PHONY: run build test soak bench vet
+.PHONY: run build test unit fuzz soak bench vet
+
+# Every decoder's fuzz target, run briefly by `make test` (package:target).
+FUZZ_TARGETS := engine/wal:FuzzOpenReplay engine/hot:FuzzDecodeValue engine/fts:FuzzParseQuery \
+	ingest/otlp:FuzzTraces ingest/otlp:FuzzLogs ingest/otlp:FuzzMetrics ingest/otlp:FuzzHTTPTraces \
+	ingest/llm:FuzzExtract ingest/remotewrite:FuzzRemoteWrite ingest/remotewrite:FuzzDecodeV1
+FUZZTIME ?= 3s
 
 ## run: start flightd on the embedded defaults (./data, loopback ports)
 run:
@@ -13,17 +19,25 @@ run:
 build:
 	$(GO) build -tags $(TAGS) -o bin/flightd ./cmd/flightd
 
-## test: vet and run the full test suite (what CI runs)
-test: vet
+## test: vet, the full test suite and a short run of every fuzz target (what CI runs)
+test: vet unit fuzz
+
+unit:
 	$(GO) test -tags $(TAGS) -timeout $(TIMEOUT) ./...
 
+## fuzz: each decoder's fuzz target for FUZZTIME (crashers land in testdata/fuzz/)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 0s ./$${t%%:*}; \
+	done
 ## soak: the slow soak tests as well (TAEL_SOAK=1)
 soak:
 	TAEL_SOAK=1 $(GO) test -tags $(TAGS) -timeout 60m ./...
 
-## bench: micro-benchmarks beside the code
+## bench: the benchmarks bench/README.md records (several minutes)
 bench:
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchtime 2s ./engine/...
+	bash bench/run.sh
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...

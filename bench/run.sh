@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the benchmarks bench/README.md records, one after another, and prints
+# their output with the machine it ran on. Run it on an otherwise idle
+# machine: these are wall-clock figures.
+#
+#   bash bench/run.sh            # everything (about 10 minutes on 2 cores)
+#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+groups=${*:-"wal hot engine blob fts otlp remotewrite"}
+b() { go test -tags duckdb_arrow -run '^$' "$@" 2>&1 | grep -E '^(Benchmark|\s+\S+_test.go)' || true; }
+echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) cores  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)  $(go version | cut -d' ' -f3)"
+for g in $groups; do
+  echo "## $g"
+  case $g in
+    wal) b -bench 'BenchmarkAppend' -benchtime 2s ./engine/wal/ ;;
+    hot) b -bench 'BenchmarkApply|BenchmarkScanSpans|BenchmarkTrace' -benchtime 2s ./engine/hot/ ;;
+    engine) b -bench 'BenchmarkAppendSpans|BenchmarkScanSpans|BenchmarkTraceLookup' -benchtime 3s ./engine/ ;;
+    blob) b -bench 'BenchmarkBlob' -benchtime 5000x ./engine/blob/ ;;
+    fts) b -bench 'BenchmarkIndex/batch=1024$' -benchtime 3x ./engine/fts/ ;;
+    otlp) b -bench 'BenchmarkTraces|BenchmarkGRPCTraces' -benchtime 3s ./ingest/otlp/ ;;
+    remotewrite) b -bench 'BenchmarkRemoteWrite' -benchtime 3s ./ingest/remotewrite/ ;;
+    *) echo "unknown group $g" >&2; exit 2 ;;
+  esac
+done
