@@ -12,7 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/tael/tael/engine/internal/badgeropen"
+	"github.com/tael/tael/engine/internal/badgerdb"
 )
 
 // Kinds of blob.
@@ -83,7 +83,6 @@ func Open(dir string, o Options) (*Store, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	bo := badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{o.Logger}).
 		WithSyncWrites(false). // the WAL gives durability; see package engine
 		WithNumVersionsToKeep(1).
 		// Texts are a few hundred bytes to a few KiB compressed: above this
@@ -94,7 +93,7 @@ func Open(dir string, o Options) (*Store, error) {
 		WithMemTableSize(16 << 20).
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20)
-	db, err := badgeropen.Open(bo, o.Logger)
+	db, err := badgerdb.Open(bo, o.Logger, "blob-badger")
 	if err != nil {
 		return nil, fmt.Errorf("blob: open badger in %s: %w", dir, err)
 	}
@@ -346,23 +345,7 @@ func (s *Store) Indexed(ctx context.Context, shas []string) error {
 
 // AppliedLSN returns the stored watermark, or 0.
 func (s *Store) AppliedLSN() (uint64, error) {
-	var lsn uint64
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyApplied)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("%w: applied lsn is %d bytes", errCorrupt, len(v))
-			}
-			lsn = binary.BigEndian.Uint64(v)
-			return nil
-		})
-	})
+	lsn, err := badgerdb.Uint64(s.db, keyApplied)
 	if err != nil {
 		return 0, fmt.Errorf("blob: read applied LSN: %w", err)
 	}
@@ -371,10 +354,7 @@ func (s *Store) AppliedLSN() (uint64, error) {
 
 // SetApplied writes the watermark alone.
 func (s *Store) SetApplied(lsn uint64) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(keyApplied, binary.BigEndian.AppendUint64(nil, lsn))
-	})
-	if err != nil {
+	if err := badgerdb.SetUint64(s.db, keyApplied, lsn); err != nil {
 		return fmt.Errorf("blob: write applied LSN: %w", err)
 	}
 	return nil
@@ -389,14 +369,3 @@ func (s *Store) Close() error {
 	s.dec.Close()
 	return s.db.Close()
 }
-
-type badgerLogger struct{ l *slog.Logger }
-
-func (b badgerLogger) Errorf(format string, args ...any) {
-	b.l.Error(fmt.Sprintf(format, args...), "component", "blob-badger")
-}
-func (b badgerLogger) Warningf(format string, args ...any) {
-	b.l.Warn(fmt.Sprintf(format, args...), "component", "blob-badger")
-}
-func (badgerLogger) Infof(string, ...any)  {}
-func (badgerLogger) Debugf(string, ...any) {}

@@ -1,11 +1,9 @@
 package hot
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -144,27 +142,8 @@ func (o Options) badgerOptions(dir string) badger.Options {
 		WithDetectConflicts(false).
 		// Badger's metrics are process-wide expvars: a global.
 		WithMetricsEnabled(false).
-		WithLogger(badgerLogger{o.Logger}).
 		WithMemTableSize(o.MemTableSize).
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithValueThreshold(o.ValueThreshold).
 		WithNumCompactors(o.NumCompactors)
-}
-
-// badgerLogger routes Badger's messages to slog, dropping Info and Debug.
-type badgerLogger struct{ l *slog.Logger }
-
-func (b badgerLogger) Errorf(format string, args ...any) {
-	b.l.Log(context.Background(), slog.LevelError, badgerMessage(format, args), "component", "badger")
-}
-
-func (b badgerLogger) Warningf(format string, args ...any) {
-	b.l.Log(context.Background(), slog.LevelWarn, badgerMessage(format, args), "component", "badger")
-}
-
-func (badgerLogger) Infof(string, ...any)  {}
-func (badgerLogger) Debugf(string, ...any) {}
-
-func badgerMessage(format string, args []any) string {
-	return strings.TrimRight(fmt.Sprintf(format, args...), "\n")
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/tael/tael/engine/internal/badgeropen"
+	"github.com/tael/tael/engine/internal/badgerdb"
 	"github.com/tael/tael/schema"
 )
 
@@ -73,7 +73,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := badgeropen.Open(opts.badgerOptions(dir), opts.Logger)
+	db, err := badgerdb.Open(opts.badgerOptions(dir), opts.Logger, "badger")
 	if err != nil {
 		c.close()
 		return nil, fmt.Errorf("hot: open badger in %s: %w", dir, err)
@@ -145,23 +145,7 @@ func (s *Store) loadSeries() error {
 // AppliedLSN returns the watermark last written by Apply or SetApplied, or 0
 // when none was.
 func (s *Store) AppliedLSN() (uint64, error) {
-	var lsn uint64
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyApplied)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("%w: applied lsn is %d bytes", errKey, len(v))
-			}
-			lsn = binary.BigEndian.Uint64(v)
-			return nil
-		})
-	})
+	lsn, err := badgerdb.Uint64(s.db, keyApplied)
 	if err != nil {
 		return 0, fmt.Errorf("hot: read applied lsn: %w", err)
 	}
@@ -170,10 +154,7 @@ func (s *Store) AppliedLSN() (uint64, error) {
 
 // SetApplied writes lsn as the applied watermark, and nothing else.
 func (s *Store) SetApplied(lsn uint64) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(keyApplied, binary.BigEndian.AppendUint64(nil, lsn))
-	})
-	if err != nil {
+	if err := badgerdb.SetUint64(s.db, keyApplied, lsn); err != nil {
 		return fmt.Errorf("hot: set applied lsn: %w", err)
 	}
 	return nil
