@@ -3,7 +3,6 @@ package llm
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -71,24 +70,6 @@ func messagesFromText(s, defRole string) []message {
 		return nil
 	}
 	return []message{{role: defRole, text: s}}
-}
-
-// parseJSON decodes s when it is exactly one JSON array or object.
-func parseJSON(s string) (any, bool) {
-	t := strings.TrimSpace(s)
-	if t == "" || (t[0] != '[' && t[0] != '{') {
-		return nil, false
-	}
-	dec := json.NewDecoder(strings.NewReader(t))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false
-	}
-	return v, true
 }
 
 // messagesFromAny reads decoded JSON as messages: an array of strings and

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -85,8 +86,10 @@ func newAttrWriter(r *report) *attrWriter { return &attrWriter{r: r} }
 
 // each calls f with every kept attribute of m: keys skip reports (nil: none)
 // and duplicate keys (after the first) are left out; the count and length
-// limits are applied. val is only valid during the call.
-func (w *attrWriter) each(m pcommon.Map, skip func(string) bool, f func(key string, val []byte)) {
+// limits are applied. The value's text is text, or, when text is nil, the
+// string s (a string value kept as it is, without a copy). text is only
+// valid during the call.
+func (w *attrWriter) each(m pcommon.Map, skip func(string) bool, f func(key string, text []byte, s string)) {
 	w.keys = w.keys[:0]
 	clear(w.seen)
 	n := 0
@@ -103,12 +106,18 @@ func (w *attrWriter) each(m pcommon.Map, skip func(string) bool, f func(key stri
 			continue
 		}
 		n++
+		if v.Type() == pcommon.ValueTypeStr {
+			if s := v.Str(); (w.r.maxLen < 0 || len(s) <= w.r.maxLen) && utf8.ValidString(s) {
+				f(k, nil, s)
+				continue
+			}
+		}
 		w.buf = appendValue(w.buf[:0], v)
 		if w.r.maxLen >= 0 && len(w.buf) > w.r.maxLen {
 			w.buf = truncateUTF8(w.buf, w.r.maxLen)
 			w.r.truncatedValues++
 		}
-		f(k, w.buf)
+		f(k, w.buf, "")
 	}
 }
 
@@ -140,30 +149,37 @@ func (w *attrWriter) appendMap(mb *array.MapBuilder, m pcommon.Map, skip func(st
 	mb.Append(true)
 	kb := mb.KeyBuilder().(*array.StringBuilder)
 	ib := mb.ItemBuilder().(*array.StringBuilder)
-	w.each(m, skip, func(k string, v []byte) {
+	w.each(m, skip, func(k string, text []byte, s string) {
 		kb.Append(k)
-		ib.BinaryBuilder.Append(v)
+		if text == nil {
+			ib.Append(s)
+		} else {
+			ib.BinaryBuilder.Append(text)
+		}
 	})
 }
 
-// kv is a rendered attribute.
-type kv struct{ k, v string }
+// renderedMap is a map rendered once, for a map that repeats on many rows
+// (a resource): keys[i] has the value vals[i].
+type renderedMap struct{ keys, vals []string }
 
-// collect renders m once, for a map that repeats on many rows (a resource).
-func (w *attrWriter) collect(m pcommon.Map) []kv {
-	out := make([]kv, 0, m.Len())
-	w.each(m, nil, func(k string, v []byte) { out = append(out, kv{k, string(v)}) })
+// collect renders m.
+func (w *attrWriter) collect(m pcommon.Map) *renderedMap {
+	out := &renderedMap{keys: make([]string, 0, m.Len()), vals: make([]string, 0, m.Len())}
+	w.each(m, nil, func(k string, text []byte, s string) {
+		if text != nil {
+			s = string(text)
+		}
+		out.keys, out.vals = append(out.keys, k), append(out.vals, s)
+	})
 	return out
 }
 
-func appendKVs(mb *array.MapBuilder, kvs []kv) {
+// appendTo appends the map to mb as one (non-null) map value.
+func (r *renderedMap) appendTo(mb *array.MapBuilder) {
 	mb.Append(true)
-	kb := mb.KeyBuilder().(*array.StringBuilder)
-	ib := mb.ItemBuilder().(*array.StringBuilder)
-	for _, x := range kvs {
-		kb.Append(x.k)
-		ib.Append(x.v)
-	}
+	mb.KeyBuilder().(*array.StringBuilder).AppendValues(r.keys, nil)
+	mb.ItemBuilder().(*array.StringBuilder).AppendValues(r.vals, nil)
 }
 
 // serviceName is the resource's service.name, or "unknown_service".

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -88,4 +89,68 @@ func BenchmarkTraces(b *testing.B) {
 		res.Batch.Release()
 	}
 	b.ReportMetric(float64(spans*b.N)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// benchLogs builds a request shaped like an instrumented service's logs: a
+// message body, 5 attributes, trace context on every other record and one
+// record in 10 at warn.
+func benchLogs(records int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	res := rl.Resource().Attributes()
+	res.PutStr("service.name", "checkout")
+	res.PutStr("service.version", "1.4.2")
+	res.PutStr("host.name", "host-1")
+	res.PutStr("telemetry.sdk.language", "go")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("log/slog")
+	for i := range records {
+		lr := sl.LogRecords().AppendEmpty()
+		ts := pcommon.Timestamp(1_760_000_000_000_000_000 + int64(i)*1_000_000)
+		lr.SetTimestamp(ts)
+		lr.SetObservedTimestamp(ts + 1000)
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+		if i%10 == 0 {
+			lr.SetSeverityNumber(plog.SeverityNumberWarn)
+			lr.SetSeverityText("WARN")
+		}
+		if i%2 == 0 {
+			lr.SetTraceID(pcommon.TraceID{0: 1, 8: byte(i >> 8), 9: byte(i)})
+			lr.SetSpanID(pcommon.SpanID{0: 2, 6: byte(i >> 8), 7: byte(i)})
+		}
+		lr.Body().SetStr(fmt.Sprintf("request completed: GET /api/v1/users/%d in 12.3ms (200 OK)", i))
+		a := lr.Attributes()
+		a.PutStr("http.request.method", "GET")
+		a.PutStr("url.path", fmt.Sprintf("/api/v1/users/%d", i))
+		a.PutInt("http.response.status_code", 200)
+		a.PutDouble("duration_ms", 12.3)
+		a.PutStr("logger", "checkout.http")
+	}
+	return ld
+}
+
+// BenchmarkLogs decodes a 1,000-record OTLP protobuf request and converts
+// it into a logs batch.
+func BenchmarkLogs(b *testing.B) {
+	const records = 1000
+	data, err := (&plog.ProtoMarshaler{}).MarshalLogs(benchLogs(records))
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := DefaultOptions()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := Logs(ld, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Batch.Release()
+	}
+	b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
 }

@@ -88,12 +88,14 @@
 //
 // Each OTLP data point becomes the samples Prometheus's own OTLP receiver
 // would store with its default settings (translation strategy
-// UnderscoreEscapingWithSuffixes, no delta support, no native histograms),
-// one row per sample. name comes from github.com/prometheus/otlptranslator's
-// MetricNamer with suffixes: dots to underscores, the unit as a suffix
-// (s → _seconds, By → _bytes, "1" and {annotations} add nothing) and _total
-// on monotonic sums. unit is the Prometheus unit (UnitNamer), null when
-// empty.
+// UnderscoreEscapingWithSuffixes, no delta support, explicit histograms as
+// classic histograms), one row per sample; an exponential histogram, which
+// it stores as a native histogram, becomes a classic histogram here (see
+// "Exponential histograms"). name comes from
+// github.com/prometheus/otlptranslator's MetricNamer with suffixes: dots to
+// underscores, the unit as a suffix (s → _seconds, By → _bytes, "1" and
+// {annotations} add nothing) and _total on monotonic sums. unit is the
+// Prometheus unit (UnitNamer), null when empty.
 //
 //	gauge                     one row, metric_type gauge
 //	sum, cumulative monotonic one row, metric_type counter (name ends _total)
@@ -102,16 +104,69 @@
 //	                          bucket is the count, an explicit +Inf bound is
 //	                          skipped), NAME_sum (only when the point has a sum),
 //	                          NAME_count; metric_type histogram
+//	exponential histogram,    a classic histogram: NAME_bucket{le}, NAME_sum
+//	cumulative                (only when the point has a sum), NAME_count;
+//	                          metric_type histogram (see below)
 //	summary                   NAME{quantile}, NAME_sum, NAME_count; metric_type
 //	                          summary
 //
-// Rejected, each data point counted once in Result.Rejected: sums and
-// histograms with delta or unspecified temporality (Prometheus refuses them
-// unless delta support is enabled), exponential histograms (the metrics table
-// has no native histograms), data points with no timestamp (Prometheus would
-// store them at 1970; here they would land in a partition retention drops at
-// once), and points whose metric name or an attribute name cannot be
-// translated.
+// Rejected, each data point counted once in Result.Rejected: sums, histograms
+// and exponential histograms with delta or unspecified temporality
+// (Prometheus refuses them unless delta support is enabled), exponential
+// histograms that cannot be converted (below), data points with no timestamp
+// (Prometheus would store them at 1970; here they would land in a partition
+// retention drops at once), and points whose metric name or an attribute name
+// cannot be translated.
+//
+// # Exponential histograms
+//
+// Prometheus's receiver stores an exponential histogram as a native
+// histogram; the metrics table holds float samples only, so each point
+// becomes a classic histogram instead, named as the other histograms are
+// (otlptranslator, no _total): NAME_sum when the point has a sum, NAME_count,
+// and NAME_bucket samples whose le values rise strictly and whose values are
+// cumulative counts, ending with le="+Inf" = count. With base =
+// 2^(2^-scale), positive bucket i holds (base^i, base^(i+1)] and negative
+// bucket i holds [-base^(i+1), -base^i), as in the OTLP data model. The
+// buckets, from the lowest value up:
+//
+//	negative buckets   highest index first, each le = -base^i (its upper end)
+//	zero bucket        le = zero_threshold (0 when unset, negative or NaN),
+//	                   always present, counting zero_count
+//	positive buckets   lowest index first, each le = base^(i+1)
+//	le="+Inf"          the point's count
+//
+// Rules, in the order they apply:
+//   - A scale outside -10…20 (the range the OTLP data model allows) is
+//     rejected. Prometheus's receiver also rejects -10…-5, which native
+//     histograms cannot hold; classic buckets can.
+//   - Empty buckets at either end of the positive and of the negative range
+//     are dropped (their le would repeat a neighbour's count); empty buckets
+//     between others stay, so a series' le set does not flicker.
+//   - A scale above 8 is lowered to 8, as Prometheus's receiver lowers it to
+//     its finest native histogram schema. Then, while the positive and
+//     negative buckets together number more than 160, the scale is lowered
+//     by one more: bucket i becomes bucket i>>1 (floor), merging pairs, as
+//     Prometheus's native_histogram_bucket_limit does. 160 is the OTel SDKs'
+//     default maximum size for this aggregation, so a default SDK histogram
+//     of one sign keeps the scale it was sent with. A point therefore has at
+//     most 162 NAME_bucket samples (160, the zero bucket's, le="+Inf"). One
+//     that still has more than 160 at scale -10 is rejected.
+//   - base^x is computed as Prometheus computes native histogram bucket
+//     boundaries (its table of 2^(i/2^scale) for scales 1 to 8), so a
+//     boundary has the same value here as in Prometheus and client_golang;
+//     le is formatted like an explicit bound (strconv 'f', shortest).
+//     base^x = 2^1024 is math.MaxFloat64, as there.
+//   - A bucket whose boundary is not above the previous le (a positive bucket
+//     inside the zero bucket's range, a boundary that underflows to 0) shares
+//     the previous le; a bucket whose boundary is beyond the float range has
+//     no le. Either way its count is in the next le's cumulative count.
+//
+// min, max and exemplars are not stored. A point flagged "no recorded value"
+// stores the stale marker in every sample, as for explicit histograms.
+// Quantiles over the lowest populated bucket interpolate from the zero
+// bucket's le (usually 0), not from that bucket's lower boundary: classic
+// buckets have no lower boundaries.
 //
 // labels are the data point's attributes with names translated by
 // otlptranslator's LabelNamer (dots to underscores, "key_" before a leading

@@ -24,7 +24,7 @@ func Logs(ld plog.Logs, o Options) (Result, error) {
 	r := &report{unit: "log record", maxCount: o.MaxAttributeCount, maxLen: o.MaxAttributeValueLength}
 	lb := newLogBuilder(o.Allocator)
 	defer lb.b.Release()
-	lb.b.Reserve(ld.LogRecordCount())
+	reserveLogs(lb, ld, o.MaxAttributeValueLength)
 	w := newAttrWriter(r)
 	var payloads []Payload
 	var body []byte
@@ -35,7 +35,7 @@ func Logs(ld plog.Logs, o Options) (Result, error) {
 		rl := rls.At(i)
 		resAttrs := rl.Resource().Attributes()
 		service := serviceName(resAttrs)
-		var res []kv
+		var res *renderedMap
 		sls := rl.ScopeLogs()
 		for j := range sls.Len() {
 			lrs := sls.At(j).LogRecords()
@@ -122,7 +122,7 @@ func Logs(ld plog.Logs, o Options) (Result, error) {
 						lb.attrValues.Append(validUTF8(name))
 					}
 				}
-				appendKVs(lb.resource, res)
+				res.appendTo(lb.resource)
 			}
 		}
 	}

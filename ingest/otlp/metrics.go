@@ -75,13 +75,13 @@ type metricConverter struct {
 	unitNamer              otlptranslator.UnitNamer
 	service, job, instance string
 	keys                   []string // scratch for sorting label names
+	counts                 []uint64 // scratch for merged exponential buckets
 }
 
 // Rejection reasons.
 const (
 	whyDelta       = "of a sum or histogram with delta temporality (only cumulative is supported)"
 	whyUnspecified = "of a sum or histogram with unspecified temporality"
-	whyExpHist     = "of an exponential histogram (not supported)"
 	whyName        = "of a metric whose name cannot be translated"
 	whyLabel       = "with an attribute that cannot be a label name"
 	whyNoTime      = "with no timestamp"
@@ -129,11 +129,11 @@ func (c *metricConverter) metric(m pmetric.Metric) {
 	case pmetric.MetricTypeSummary:
 		tm.Type = otlptranslator.MetricTypeSummary
 	case pmetric.MetricTypeExponentialHistogram:
-		c.rejectAll(m, whyExpHist)
-		return
+		tm.Type = otlptranslator.MetricTypeExponentialHistogram
+		temporality = m.ExponentialHistogram().AggregationTemporality()
 	}
 	switch m.Type() {
-	case pmetric.MetricTypeSum, pmetric.MetricTypeHistogram:
+	case pmetric.MetricTypeSum, pmetric.MetricTypeHistogram, pmetric.MetricTypeExponentialHistogram:
 		switch temporality {
 		case pmetric.AggregationTemporalityCumulative:
 		case pmetric.AggregationTemporalityDelta:
@@ -203,6 +203,11 @@ func (c *metricConverter) metric(m pmetric.Metric) {
 				c.row(ts, name+"_bucket", labels, "le", strconv.FormatFloat(bound, 'f', -1, 64), sample(float64(cumulative), f), "histogram", unit)
 			}
 			c.row(ts, name+"_bucket", labels, "le", "+Inf", sample(float64(p.Count()), f), "histogram", unit)
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := range dps.Len() {
+			c.expHistogram(dps.At(i), name, unit)
 		}
 	case pmetric.MetricTypeSummary:
 		dps := m.Summary().DataPoints()

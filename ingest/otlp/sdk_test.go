@@ -405,6 +405,27 @@ func TestSDKLogs(t *testing.T) {
 	}
 }
 
+func metricExporter(t testing.TB, s *testServer, transport string) sdkmetric.Exporter {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		exp sdkmetric.Exporter
+		err error
+	)
+	switch transport {
+	case "grpc":
+		exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(s.grpcAddr), otlpmetricgrpc.WithInsecure(),
+			otlpmetricgrpc.WithCompressor("gzip"))
+	case "http":
+		exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpoint(s.httpAddr), otlpmetrichttp.WithInsecure(),
+			otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
 // TestSDKMetrics sends a counter, a histogram and a gauge with the SDK's
 // OTLP metric exporters (cumulative temporality, the default) and reads the
 // samples back.
@@ -413,22 +434,7 @@ func TestSDKMetrics(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			s := startServer(t, serverConfig{})
 			ctx := context.Background()
-			var (
-				exp sdkmetric.Exporter
-				err error
-			)
-			switch transport {
-			case "grpc":
-				exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(s.grpcAddr), otlpmetricgrpc.WithInsecure(),
-					otlpmetricgrpc.WithCompressor("gzip"))
-			case "http":
-				exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpoint(s.httpAddr), otlpmetrichttp.WithInsecure(),
-					otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Hour))
+			reader := sdkmetric.NewPeriodicReader(metricExporter(t, s, transport), sdkmetric.WithInterval(time.Hour))
 			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(sdkResource()))
 			meter := mp.Meter("tael/test")
 			requests, err := meter.Int64Counter("http.server.requests", metric.WithUnit("{request}"))
@@ -499,6 +505,76 @@ func TestSDKMetrics(t *testing.T) {
 			// Three OTLP data points: the counter's, the histogram's, the
 			// gauge's.
 			checkCounter(t, s, "tael_otlp_items_total", map[string]string{"signal": "metrics"}, 3)
+		})
+	}
+}
+
+// TestSDKExponentialHistogram sends a histogram that a view aggregates as a
+// base-2 exponential histogram, with the SDK's OTLP metric exporters, and
+// reads back its classic buckets. With MaxScale 1 (base √2) and room for 8
+// buckets, the SDK keeps scale 1: 0 goes to the zero bucket, 1, 2 and 4 to
+// buckets -1, 1 and 3, which end at 1, 2 and 4; buckets 0 and 2 (ending at
+// √2 and 2√2) are empty.
+func TestSDKExponentialHistogram(t *testing.T) {
+	for _, transport := range transports {
+		t.Run(transport, func(t *testing.T) {
+			s := startServer(t, serverConfig{})
+			ctx := context.Background()
+			reader := sdkmetric.NewPeriodicReader(metricExporter(t, s, transport), sdkmetric.WithInterval(time.Hour))
+			view := sdkmetric.NewView(sdkmetric.Instrument{Name: "rpc.server.duration"},
+				sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 8, MaxScale: 1}})
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(sdkResource()),
+				sdkmetric.WithView(view))
+			duration, err := mp.Meter("tael/test").Float64Histogram("rpc.server.duration", metric.WithUnit("s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			method := metric.WithAttributes(attribute.String("rpc.method", "Get"))
+			for _, v := range []float64{0, 1, 2, 4} {
+				duration.Record(ctx, v, method)
+			}
+			if err := mp.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+
+			got := map[string]map[string]any{} // by name and le
+			for _, r := range s.scan(t, schema.Metrics) {
+				key := r["name"].(string)
+				if le, ok := kvs(r["labels"])["le"]; ok {
+					key += "{le=" + le + "}"
+				}
+				if _, dup := got[key]; dup {
+					t.Errorf("sample %s twice", key)
+				}
+				got[key] = r
+			}
+			labels := map[string]string{"job": "checkout", "instance": "i-1", "rpc_method": "Get"}
+			withLE := func(le string) map[string]string {
+				return map[string]string{"job": "checkout", "instance": "i-1", "rpc_method": "Get", "le": le}
+			}
+			want := map[string]map[string]any{
+				"rpc_server_duration_seconds_sum":   {"value": 7, "labels": labels},
+				"rpc_server_duration_seconds_count": {"value": 4, "labels": labels},
+			}
+			for _, b := range []struct {
+				le string
+				n  int
+			}{{"0", 1}, {"1", 2}, {"1.414213562373095", 2}, {"2", 3}, {"2.82842712474619", 3}, {"4", 4}, {"+Inf", 4}} {
+				want["rpc_server_duration_seconds_bucket{le="+b.le+"}"] = map[string]any{"value": b.n, "labels": withLE(b.le)}
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d samples, want %d: %v", len(got), len(want), keys(got))
+			}
+			for name, w := range want {
+				r, ok := got[name]
+				if !ok {
+					t.Errorf("no sample %s (have %v)", name, keys(got))
+					continue
+				}
+				w["service"], w["metric_type"], w["unit"] = "checkout", "histogram", "seconds"
+				checkRow(t, name, r, w)
+			}
+			checkCounter(t, s, "tael_otlp_items_total", map[string]string{"signal": "metrics"}, 1)
 		})
 	}
 }

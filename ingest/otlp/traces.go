@@ -23,7 +23,7 @@ func Traces(td ptrace.Traces, o Options) (Result, error) {
 	r := &report{unit: "span", maxCount: o.MaxAttributeCount, maxLen: o.MaxAttributeValueLength}
 	sb := newSpanBuilder(o.Allocator)
 	defer sb.b.Release()
-	sb.b.Reserve(td.SpanCount())
+	reserveSpans(sb, td, o.MaxAttributeValueLength)
 	c := spanConverter{o: o, r: r, w: newAttrWriter(r), sb: sb}
 
 	rss := td.ResourceSpans()
@@ -31,7 +31,7 @@ func Traces(td ptrace.Traces, o Options) (Result, error) {
 		rs := rss.At(i)
 		resAttrs := rs.Resource().Attributes()
 		service := serviceName(resAttrs)
-		var res []kv
+		var res *renderedMap
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			ss := sss.At(j)
@@ -54,6 +54,7 @@ func Traces(td ptrace.Traces, o Options) (Result, error) {
 			}
 		}
 	}
+	c.flushLLMNulls()
 	batch, err := finish(sb.b, spansTable)
 	if err != nil {
 		return Result{}, err
@@ -67,6 +68,9 @@ type spanConverter struct {
 	w        *attrWriter
 	sb       *spanBuilder
 	payloads []Payload
+	// llmNulls counts the spans whose (null) LLM columns are not appended
+	// yet; see flushLLMNulls.
+	llmNulls int
 }
 
 var kindNames = [...]string{
@@ -95,7 +99,7 @@ func statusName(c ptrace.StatusCode) string {
 	return "unset"
 }
 
-func (c *spanConverter) append(span ptrace.Span, service, scope string, res []kv) {
+func (c *spanConverter) append(span ptrace.Span, service, scope string, res *renderedMap) {
 	sb := c.sb
 	traceID, spanID := span.TraceID(), span.SpanID()
 	appendHex(sb.traceID, traceID[:])
@@ -123,7 +127,7 @@ func (c *spanConverter) append(span ptrace.Span, service, scope string, res []kv
 		skip = consumed.Attribute
 	}
 	c.w.appendMap(sb.attrs, span.Attributes(), skip)
-	appendKVs(sb.resource, res)
+	res.appendTo(sb.resource)
 	appendStringOrNull(sb.scope, scope)
 
 	if events.Len() == len(consumed.Events) {
@@ -158,11 +162,10 @@ func (c *spanConverter) append(span ptrace.Span, service, scope string, res []kv
 	}
 
 	if !f.IsLLM {
-		for _, b := range sb.llm {
-			b.AppendNull()
-		}
+		c.llmNulls++
 		return
 	}
+	c.flushLLMNulls()
 	appendStringOrNull(sb.provider, f.Provider)
 	appendStringOrNull(sb.model, f.Model)
 	appendStringOrNull(sb.llmOperation, f.Operation)
@@ -179,6 +182,19 @@ func (c *spanConverter) append(span ptrace.Span, service, scope string, res []kv
 	}
 	c.appendPayload(sb.promptSHA, KindPrompt, prompt, traceID[:], spanID[:])
 	c.appendPayload(sb.completionSHA, KindCompletion, completion, traceID[:], spanID[:])
+}
+
+// flushLLMNulls appends the LLM columns of the non-LLM spans appended since
+// the last LLM span: one AppendNulls per column costs less than a dozen
+// AppendNull calls per span.
+func (c *spanConverter) flushLLMNulls() {
+	if c.llmNulls == 0 {
+		return
+	}
+	for _, b := range c.sb.llm {
+		b.AppendNulls(c.llmNulls)
+	}
+	c.llmNulls = 0
 }
 
 // appendPayload records text as a payload and appends its sha256 to b, or
