@@ -253,6 +253,9 @@ func (r *bufferMessageReader) Message() (msg *ipc.Message, err error) {
 	if int64(n) > int64(len(data)-r.pos) {
 		return nil, fmt.Errorf("%w: message metadata of %d bytes past the end", errValue, n)
 	}
+	if err := checkSchemaVectors(data[r.pos : r.pos+int(n)]); err != nil {
+		return nil, err
+	}
 	meta := memory.NewBufferBytes(data[r.pos : r.pos+int(n)])
 	r.pos += int(n)
 	empty := memory.NewBufferBytes(nil)
