@@ -26,7 +26,7 @@ build:
 test: vet unit fuzz
 
 unit:
-	$(GO) test -tags $(TAGS) -timeout $(TIMEOUT) ./...
+	$(GO) test -tags $(TAGS) -count=1 -timeout $(TIMEOUT) ./...
 
 ## fuzz: each decoder's fuzz target for FUZZTIME (crashers land in testdata/fuzz/)
 fuzz:
