@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,53 @@ func TestAppendRejectsEndOfTime(t *testing.T) {
 	}
 	mem.AssertSize(t, 0)
 	e, mem = openTest(t, dir, Options{})
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+}
+
+// WAL segments go once every record in them is applied and checkpointed; a
+// restart then replays nothing and loses nothing.
+func TestCheckpointRemovesWALSegments(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	// A long interval: the test checkpoints by hand.
+	o := Options{WALSegmentSize: 64 << 10, CheckpointInterval: time.Hour}
+	e, mem := openTest(t, dir, o)
+	for i := range 20 {
+		rec := synth.Spans(mem, synth.SpanOptions{Rows: 200, Start: t0.Add(time.Duration(i) * time.Second), Seed: uint64(i)})
+		if _, err := e.Append(ctx, schema.Spans, rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	segments := func() int {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(dir, "wal", "*.wal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(m)
+	}
+	before := segments()
+	if before < 3 {
+		t.Fatalf("only %d WAL segments: the test needs rotation", before)
+	}
+	if err := e.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if after := segments(); after != 1 {
+		t.Fatalf("%d WAL segments after checkpoint (%d before), want only the active one", after, before)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	e, mem = openTest(t, dir, o)
+	if n := countRows(t, e, schema.Spans, schema.AllTime); n != 4000 {
+		t.Fatalf("%d spans after reopen, want 4000", n)
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
