@@ -1,13 +1,17 @@
 // Package engine owns tael's data directory and is the only way other
 // packages read or write it. Every appended batch goes to the write-ahead log
 // (engine/wal) and is fsync'd before Append returns, then applied to the hot
-// tier (engine/hot), a Badger store of Arrow record batches.
+// tier (engine/hot), a Badger store of Arrow record batches, or, for
+// llm_payloads batches, to the blob store (engine/blob), from which an
+// indexer goroutine feeds the full-text index (engine/fts).
 //
 // Layout of the data directory:
 //
-//	LOCK   flock'd by the process that has the directory open
-//	wal/   segments of the write-ahead log
-//	hot/   the Badger hot tier
+//	LOCK    flock'd by the process that has the directory open
+//	wal/    segments of the write-ahead log
+//	hot/    the Badger hot tier
+//	blobs/  the Badger blob store: texts, their references, pending-index marks
+//	fts/    the bleve full-text index (rebuildable from blobs/)
 //
 // Invariants:
 //   - Acknowledged means durable: Append returns an LSN only after the WAL has
@@ -18,8 +22,15 @@
 //     the data: every record with LSN <= W is in the hot tier. Records are
 //     applied concurrently, so W is the contiguous prefix of applied LSNs, not
 //     the newest one. On open the WAL is replayed from W+1.
-//   - A WAL segment is deleted only after the hot tier has been synced with a
-//     watermark covering every record in it (Checkpoint).
+//   - A WAL segment is deleted only after the hot tier and the blob store have
+//     been synced with a watermark covering every record in it (checkpoint).
+//     Each store keeps its own watermark; Open replays from the lower one.
+//   - A WAL record holds the batch in the hot tier's value format
+//     (hot.Store.Encode), and the hot tier stores those same bytes: a batch
+//     is encoded and compressed once.
+//   - A text leaves the blob store's pending-index set only after the
+//     full-text index has persisted it, so search results survive a crash;
+//     search is eventually consistent (about a second behind appends).
 //   - A future step that deletes hot rows (compaction) must only delete rows
 //     whose LSN is at or below the synced watermark, or a replay would bring
 //     them back.
