@@ -10,13 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/tael/tael/engine"
 	"github.com/tael/tael/ingest/otlp"
 	"github.com/tael/tael/ingest/remotewrite"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // receivers are the ingest listeners: OTLP over gRPC and HTTP on their own
