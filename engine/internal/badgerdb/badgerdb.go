@@ -4,14 +4,16 @@
 // slog, and reading and writing a uint64 under a key (the applied WAL
 // watermark).
 //
-// The repair: Badger creates a new value-log file at every open. A crash
-// between creating that file and writing its header leaves a zero-length
-// *.vlog file, and the next open fails with `Open existing file:
-// "…/000041.vlog" err: Create a new file` (value.go: logFile.open returns
-// z.NewFile, which valueLog.open treats as an error; memtable files handle the
-// same case). A zero-length file holds no value, so no key can point into it:
-// removing it loses nothing. tael's crash test (engine.TestCrashRecovery)
-// kills flightd during open often enough to hit this.
+// The repair: Badger creates a new value-log file at every open, and a new
+// memtable log file (*.mem) at open and whenever a memtable fills. A crash
+// between creating such a file and writing its header leaves it zero bytes
+// long, and the next open fails with `Open existing file: "…/000041.vlog"
+// err: Create a new file`, or `while opening memtables err: while opening
+// fid: 1 err: Create a new file` (ristretto's z.OpenMmapFile reports an empty
+// file as z.NewFile, which valueLog.open and openMemTables treat as errors).
+// A zero-length file holds no entry, so removing it loses nothing. tael's
+// crash test (engine.TestCrashRecovery) kills the engine often enough to hit
+// both.
 package badgerdb
 
 import (
@@ -30,7 +32,7 @@ import (
 // ErrValue is returned by Uint64 when the stored value is not 8 bytes.
 var ErrValue = errors.New("badgerdb: stored value is not a uint64")
 
-// Open removes zero-length value-log files from opts.Dir, routes Badger's
+// Open removes zero-length value-log and memtable files from opts.Dir, routes Badger's
 // warnings and errors to log (nil: discard) tagged with component, then
 // opens Badger.
 func Open(opts badger.Options, log *slog.Logger, component string) (*badger.DB, error) {
@@ -42,7 +44,7 @@ func Open(opts badger.Options, log *slog.Logger, component string) (*badger.DB, 
 		return nil, err
 	}
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".vlog") {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".vlog") || strings.HasSuffix(e.Name(), ".mem")) {
 			continue
 		}
 		info, err := e.Info()
@@ -51,9 +53,9 @@ func Open(opts badger.Options, log *slog.Logger, component string) (*badger.DB, 
 		}
 		path := filepath.Join(opts.Dir, e.Name())
 		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove empty value log %s: %w", path, err)
+			return nil, fmt.Errorf("remove empty Badger log %s: %w", path, err)
 		}
-		log.Warn("removed an empty Badger value-log file left by a crash", "path", path)
+		log.Warn("removed an empty Badger log file left by a crash", "path", path)
 	}
 	return badger.Open(opts.WithLogger(logger{log, component}))
 }
