@@ -47,20 +47,28 @@ func FuzzTraces(f *testing.F) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var n int64
-				if res.Batch != nil {
-					n = res.Batch.NumRows()
-					checkUTF8(t, res.Batch)
-					res.Batch.Release()
-				}
-				if n+res.Rejected != int64(td.SpanCount()) {
-					t.Fatalf("%d rows + %d rejected != %d spans", n, res.Rejected, td.SpanCount())
-				}
-				checkPayloads(t, res.Payloads)
-				mem.AssertSize(t, 0)
+				checkConverted(t, mem, res, int64(td.SpanCount()))
 			}
 		}
 	})
+}
+
+// checkConverted checks and releases a conversion's batch: valid UTF-8,
+// every one of the request's items either a row or counted as rejected,
+// valid payloads, and nothing left allocated.
+func checkConverted(t *testing.T, mem *memory.CheckedAllocator, res Result, items int64) {
+	t.Helper()
+	var n int64
+	if res.Batch != nil {
+		n = res.Batch.NumRows()
+		checkUTF8(t, res.Batch)
+		res.Batch.Release()
+	}
+	if n+res.Rejected != items {
+		t.Fatalf("%d rows + %d rejected != %d items", n, res.Rejected, items)
+	}
+	checkPayloads(t, res.Payloads)
+	mem.AssertSize(t, 0)
 }
 
 // FuzzLogs is FuzzTraces for logs.
@@ -85,17 +93,7 @@ func FuzzLogs(f *testing.F) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var n int64
-				if res.Batch != nil {
-					n = res.Batch.NumRows()
-					checkUTF8(t, res.Batch)
-					res.Batch.Release()
-				}
-				if n+res.Rejected != int64(ld.LogRecordCount()) {
-					t.Fatalf("%d rows + %d rejected != %d records", n, res.Rejected, ld.LogRecordCount())
-				}
-				checkPayloads(t, res.Payloads)
-				mem.AssertSize(t, 0)
+				checkConverted(t, mem, res, int64(ld.LogRecordCount()))
 			}
 		}
 	})
