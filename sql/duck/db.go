@@ -1,0 +1,303 @@
+package duck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/tael/tael/schema"
+)
+
+var (
+	// ErrInvalid wraps DuckDB's message for a statement it cannot parse,
+	// bind or run.
+	ErrInvalid = errors.New("duck: invalid SQL")
+	// ErrReadOnly is returned for a statement that would change data or
+	// configuration: tael's SQL is read-only but for INSERT INTO
+	// trace_comments.
+	ErrReadOnly = errors.New("duck: SQL is read-only")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("duck: closed")
+)
+
+// AppendFunc appends a batch durably to a table (engine.Engine.Append).
+type AppendFunc func(ctx context.Context, table schema.ID, rec arrow.RecordBatch) (uint64, error)
+
+// Options configure a DB. The zero value of each field means its default.
+type Options struct {
+	// Logger receives the DB's messages. Nil discards them.
+	Logger *slog.Logger
+	// Allocator allocates the Arrow buffers of converted results. Nil means
+	// memory.DefaultAllocator.
+	Allocator memory.Allocator
+	// Clock stamps inserted trace comments. Nil means time.Now.
+	Clock func() time.Time
+	// MemoryLimit is DuckDB's memory_limit ("4GB", "50%"). Empty means
+	// DuckDB's default, 80% of the machine's memory.
+	MemoryLimit string
+	// Threads is DuckDB's worker thread count. Zero means the number of CPUs.
+	Threads int
+	// Connections is the number of queries that run at once; more wait.
+	// Zero means 16: enough for a few dashboards on 2 cores, where DuckDB's
+	// threads, not connections, bound the work.
+	Connections int
+	// ColdDir is the one directory SQL may read files from (the cold tier's
+	// Parquet files). Empty means none.
+	ColdDir string
+	// Append stores trace comments inserted through SQL. Nil makes
+	// INSERT INTO trace_comments fail with ErrReadOnly.
+	Append AppendFunc
+}
+
+// DefaultOptions returns the options a DB uses when a field is zero.
+func DefaultOptions() Options {
+	return Options{
+		Allocator:   memory.DefaultAllocator,
+		Clock:       time.Now,
+		Threads:     runtime.NumCPU(),
+		Connections: 16,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Allocator == nil {
+		o.Allocator = d.Allocator
+	}
+	if o.Clock == nil {
+		o.Clock = d.Clock
+	}
+	if o.Threads == 0 {
+		o.Threads = d.Threads
+	}
+	if o.Connections == 0 {
+		o.Connections = d.Connections
+	}
+	return o
+}
+
+// DB is an embedded DuckDB database holding tael's views. It is safe for
+// concurrent use.
+type DB struct {
+	opts Options
+	log  *slog.Logger
+	mem  memory.Allocator
+	db   bindings.Database
+	// pool holds the idle query connections.
+	pool chan *conn
+
+	// mirror serialises changes to the _hot tables and the views (Applied,
+	// Cold) on their own connection.
+	mirror struct {
+		sync.Mutex
+		c *conn
+		// files is the live cold file list of each table.
+		files map[schema.ID][]string
+		// schemas caches DuckDB's conversion of each table's input schema.
+		schemas map[schema.ID]bindings.ArrowConvertedSchema
+	}
+
+	// mu guards closed; queries hold it for reading while they take a
+	// connection.
+	mu     sync.RWMutex
+	closed bool
+	// wg counts connections handed out.
+	wg sync.WaitGroup
+}
+
+// conn is one DuckDB connection.
+type conn struct {
+	c bindings.Connection
+}
+
+// Open starts an in-memory DuckDB with tael's tables (empty) and views,
+// sealed for user queries.
+func Open(opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	d := &DB{opts: opts, log: opts.Logger, mem: opts.Allocator}
+	var cfg bindings.Config
+	if bindings.CreateConfig(&cfg) == bindings.StateError {
+		return nil, errors.New("duck: create config")
+	}
+	defer bindings.DestroyConfig(&cfg)
+	settings := [][2]string{
+		{"threads", fmt.Sprint(opts.Threads)},
+		{"autoinstall_known_extensions", "false"},
+		{"autoload_known_extensions", "false"},
+		// Results stream to clients that cannot read string views.
+		{"produce_arrow_string_view", "false"},
+	}
+	if opts.MemoryLimit != "" {
+		settings = append(settings, [2]string{"memory_limit", opts.MemoryLimit})
+	}
+	for _, s := range settings {
+		if bindings.SetConfig(cfg, s[0], s[1]) == bindings.StateError {
+			return nil, fmt.Errorf("duck: set %s=%s: invalid setting", s[0], s[1])
+		}
+	}
+	var errMsg string
+	if bindings.OpenExt(":memory:", &d.db, cfg, &errMsg) == bindings.StateError {
+		return nil, fmt.Errorf("duck: open DuckDB: %s", errMsg)
+	}
+	mc, err := d.connect()
+	if err != nil {
+		bindings.Close(&d.db)
+		return nil, err
+	}
+	d.mirror.c = mc
+	d.mirror.files = map[schema.ID][]string{}
+	d.mirror.schemas = map[schema.ID]bindings.ArrowConvertedSchema{}
+	if err := d.setup(); err != nil {
+		d.closeAll()
+		return nil, err
+	}
+	d.pool = make(chan *conn, opts.Connections)
+	for range opts.Connections {
+		c, err := d.connect()
+		if err != nil {
+			d.closeAll()
+			return nil, err
+		}
+		d.pool <- c
+	}
+	return d, nil
+}
+
+func (d *DB) connect() (*conn, error) {
+	var c bindings.Connection
+	if bindings.Connect(d.db, &c) == bindings.StateError {
+		return nil, errors.New("duck: connect to DuckDB")
+	}
+	return &conn{c: c}, nil
+}
+
+// setup creates the _hot tables and the views, then seals the database.
+func (d *DB) setup() error {
+	var b strings.Builder
+	b.WriteString("CREATE SCHEMA _hot;\n")
+	for _, t := range schema.Tables() {
+		fmt.Fprintf(&b, "CREATE TABLE _hot.%s (%s, _lsn UBIGINT);\n", t.Name, columnDefs(t.Schema))
+		b.WriteString(viewSQL(t, nil))
+		b.WriteString(";\n")
+	}
+	// Grafana's Flight SQL data source writes DataFusion's date_bin.
+	b.WriteString("CREATE MACRO date_bin(stride, source) AS time_bucket(stride, CAST(source AS TIMESTAMP), TIMESTAMP '1970-01-01'),\n" +
+		"  (stride, source, origin) AS time_bucket(stride, CAST(source AS TIMESTAMP), CAST(origin AS TIMESTAMP));\n")
+	if err := d.mirror.c.exec(b.String()); err != nil {
+		return fmt.Errorf("duck: create tables: %w", err)
+	}
+	seal := []string{
+		"SET TimeZone = 'UTC'",
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+	}
+	if d.opts.ColdDir != "" {
+		seal = append(seal, fmt.Sprintf("SET allowed_directories = [%s]", quote(strings.TrimRight(d.opts.ColdDir, "/")+"/")))
+	}
+	seal = append(seal,
+		"SET enable_external_access = false",
+		"SET lock_configuration = true",
+	)
+	for _, s := range seal {
+		if err := d.mirror.c.exec(s); err != nil {
+			return fmt.Errorf("duck: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// exec runs statements that return no rows we need.
+func (c *conn) exec(query string) error {
+	var res bindings.Result
+	state := bindings.Query(c.c, query, &res)
+	defer bindings.DestroyResult(&res)
+	if state == bindings.StateError {
+		return fmt.Errorf("%w: %s", ErrInvalid, bindings.ResultError(&res))
+	}
+	return nil
+}
+
+// acquire takes an idle connection, waiting for one if all are busy.
+func (d *DB) acquire(ctx context.Context) (*conn, error) {
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	d.wg.Add(1)
+	d.mu.RUnlock()
+	select {
+	case c := <-d.pool:
+		return c, nil
+	case <-ctx.Done():
+		d.wg.Done()
+		return nil, ctx.Err()
+	}
+}
+
+func (d *DB) release(c *conn) {
+	d.pool <- c
+	d.wg.Done()
+}
+
+// Close interrupts nothing: it waits for running queries to be released,
+// then closes DuckDB.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	d.wg.Wait()
+	d.closeAll()
+	return nil
+}
+
+func (d *DB) closeAll() {
+	d.mirror.Lock()
+	for id, s := range d.mirror.schemas {
+		bindings.DestroyArrowConvertedSchema(&s)
+		delete(d.mirror.schemas, id)
+	}
+	if d.mirror.c != nil {
+		bindings.Disconnect(&d.mirror.c.c)
+		d.mirror.c = nil
+	}
+	d.mirror.Unlock()
+	if d.pool != nil {
+		for {
+			select {
+			case c := <-d.pool:
+				bindings.Disconnect(&c.c)
+				continue
+			default:
+			}
+			break
+		}
+	}
+	bindings.Close(&d.db)
+}
+
+// quote returns s as a SQL string literal.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// ident returns s as a quoted SQL identifier.
+func ident(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

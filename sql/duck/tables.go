@@ -1,0 +1,74 @@
+package duck
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/tael/tael/schema"
+)
+
+// columnDefs returns the column definitions of a CREATE TABLE for s.
+func columnDefs(s *arrow.Schema) string {
+	defs := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		defs[i] = ident(f.Name) + " " + sqlType(f.Type)
+	}
+	return strings.Join(defs, ", ")
+}
+
+// sqlType returns the DuckDB type that holds values of the Arrow type t.
+// Every timestamp is TIMESTAMP_NS (see doc.go).
+func sqlType(t arrow.DataType) string {
+	switch t := t.(type) {
+	case *arrow.StringType:
+		return "VARCHAR"
+	case *arrow.Int32Type:
+		return "INTEGER"
+	case *arrow.Int64Type:
+		return "BIGINT"
+	case *arrow.Uint64Type:
+		return "UBIGINT"
+	case *arrow.Float64Type:
+		return "DOUBLE"
+	case *arrow.BooleanType:
+		return "BOOLEAN"
+	case *arrow.TimestampType:
+		return "TIMESTAMP_NS"
+	case *arrow.MapType:
+		return fmt.Sprintf("MAP(%s, %s)", sqlType(t.KeyType()), sqlType(t.ItemType()))
+	case *arrow.ListType:
+		return sqlType(t.Elem()) + "[]"
+	case *arrow.StructType:
+		fs := make([]string, t.NumFields())
+		for i, f := range t.Fields() {
+			fs[i] = ident(f.Name) + " " + sqlType(f.Type)
+		}
+		return "STRUCT(" + strings.Join(fs, ", ") + ")"
+	}
+	panic(fmt.Sprintf("BUG: no DuckDB type for Arrow type %s", t))
+}
+
+// viewSQL returns the statement that (re)creates table t's view over its
+// _hot table and the cold files.
+func viewSQL(t *schema.Table, files []string) string {
+	cols := make([]string, t.Schema.NumFields())
+	cold := make([]string, t.Schema.NumFields())
+	for i, f := range t.Schema.Fields() {
+		cols[i] = ident(f.Name)
+		// Cast the Parquet side to the hot side's types, so the union has
+		// one type per column whatever the files' writer chose.
+		cold[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", ident(f.Name), sqlType(f.Type), ident(f.Name))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW main.%s AS SELECT %s FROM _hot.%s", ident(t.Name), strings.Join(cols, ", "), ident(t.Name))
+	if len(files) > 0 {
+		quoted := make([]string, len(files))
+		for i, f := range files {
+			quoted[i] = quote(f)
+		}
+		fmt.Fprintf(&b, " UNION ALL SELECT %s FROM read_parquet([%s])", strings.Join(cold, ", "), strings.Join(quoted, ", "))
+	}
+	return b.String()
+}
