@@ -1,0 +1,91 @@
+package cold
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Options configure a Store. The zero value of each field means its default.
+type Options struct {
+	// Logger receives what the store did on its own: orphans deleted and
+	// files quarantined by Open, partitions dropped, garbage collected.
+	// Nil discards it.
+	Logger *slog.Logger
+	// Allocator allocates the Arrow buffers of the batches the store returns
+	// (Scan, Trace, Rollup) and of the copies Write sorts. Nil means
+	// memory.DefaultAllocator. The Parquet library's own scratch buffers
+	// (pages, dictionaries, bloom filters) come from the Go heap: it frees
+	// some of them only through finalizers, which a checked allocator would
+	// report as leaks.
+	Allocator memory.Allocator
+	// Clock returns the current time; it stamps removed files (Garbage) and
+	// decides when their grace has passed. Nil means time.Now.
+	Clock func() time.Time
+	// RowGroupRows is the number of rows per Parquet row group; the last
+	// row group of a file holds the rest. Zero means DefaultRowGroupRows.
+	RowGroupRows int
+	// GCGrace is how long a removed file stays on disk after the Commit that
+	// removed it, because readers that took an older Manifest (DuckDB among
+	// them) may still be scanning it. Zero means 10 minutes.
+	GCGrace time.Duration
+	// FaultHook is for tests: it is called with the name of each step of
+	// Write ("write", "fsync", "rename") and Commit ("commit-write",
+	// "commit-fsync", "commit-rename") before the step runs, and a non-nil
+	// error aborts the step with that error. Nil means none.
+	FaultHook func(step string) error
+
+	// spansByService sorts spans by (service, start_time) instead of
+	// (trace_id, start_time). Only the benchmarks that chose the order set
+	// it; see doc.go.
+	spansByService bool
+	// pageBytes is the Parquet data page size limit, in uncompressed
+	// bytes; 0 means defaultPageBytes. Only benchmarks set it.
+	pageBytes int64
+}
+
+// DefaultRowGroupRows is the row-group size used when Options.RowGroupRows
+// is zero. BenchmarkTraceLookup and BenchmarkScanSpans chose it (2 cores, see
+// doc.go): a Trace lookup decodes about one row group per file holding the
+// trace, so its latency grows with the row group, while scans and bytes per
+// row get worse only below a few thousand rows.
+const DefaultRowGroupRows = 16384
+
+// DefaultOptions returns the options a Store uses when a field is zero.
+func DefaultOptions() Options {
+	return Options{
+		Allocator:    memory.DefaultAllocator,
+		Clock:        time.Now,
+		RowGroupRows: DefaultRowGroupRows,
+		GCGrace:      10 * time.Minute,
+	}
+}
+
+// withDefaults fills the zero fields of o from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Allocator == nil {
+		o.Allocator = d.Allocator
+	}
+	if o.Clock == nil {
+		o.Clock = d.Clock
+	}
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = d.RowGroupRows
+	}
+	if o.GCGrace <= 0 {
+		o.GCGrace = d.GCGrace
+	}
+	if o.pageBytes <= 0 {
+		o.pageBytes = defaultPageBytes
+	}
+	if o.FaultHook == nil {
+		o.FaultHook = func(string) error { return nil }
+	}
+	return o
+}
