@@ -85,11 +85,18 @@ func (e *Engine) appendOne(ctx context.Context, t *schema.Table, rec arrow.Recor
 	}
 	// The record is durable. Applying it is idempotent, so if this fails
 	// the next start replays it; the watermark stays below lsn until then.
+	// The mirror sees the batch before the watermark passes lsn, so a
+	// compaction (which moves rows up to the watermark) never moves a row
+	// the mirror has not seen.
+	e.mirrorMu.RLock()
 	if err := e.apply(lsn, t.ID, rec, payload, e.applied.get()); err != nil {
+		e.mirrorMu.RUnlock()
 		e.m.appendErrors.WithLabelValues(t.Name).Inc()
 		e.log.Error("WAL record not applied; it will be replayed at the next start", "lsn", lsn, "table", t.Name, "err", err)
 		return 0, err
 	}
+	e.mirrorApplied(t.ID, lsn, rec)
+	e.mirrorMu.RUnlock()
 	w := e.applied.done(lsn)
 	e.m.appliedLSN.Set(float64(w))
 	e.m.appends.WithLabelValues(t.Name).Inc()
@@ -113,7 +120,7 @@ func (e *Engine) apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encod
 	if err != nil {
 		return err
 	}
-	if err := e.blobs.Put(context.Background(), blobs, watermark); err != nil {
+	if err := e.blobs.Put(context.Background(), blobs, e.opts.Clock().UnixNano(), watermark); err != nil {
 		return fmt.Errorf("apply to blob store: %w", err)
 	}
 	e.kickIndexer()

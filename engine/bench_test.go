@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,7 +138,11 @@ func BenchmarkAppendSpans(b *testing.B) {
 // loadSpans fills a fresh engine with n spans (n/1000 batches).
 func loadSpans(b *testing.B, n int) *Engine {
 	b.Helper()
-	e, err := Open(context.Background(), b.TempDir(), Options{})
+	var log *slog.Logger
+	if os.Getenv("TAEL_BENCH_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	e, err := Open(context.Background(), b.TempDir(), Options{Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -204,6 +209,76 @@ func BenchmarkTraceLookup(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		// Batch i covers traces [firstTrace+i*1000ms/8, ...): spread lookups over all.
+		k := (i * 7919) % traces
+		batch := k / 125
+		id := synth.TraceID(uint64(batch), firstTrace+batch*125+k%125)
+		start := time.Now()
+		rec, err := e.Trace(ctx, id)
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec.NumRows() != 8 {
+			b.Fatalf("trace %s: %d spans, want 8", id, rec.NumRows())
+		}
+		rec.Release()
+		i++
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// benchSpans is the number of spans the cold-tier benchmarks load:
+// TAEL_BENCH_SPANS, or 1,000,000.
+func benchSpans() int {
+	if v, err := strconv.Atoi(os.Getenv("TAEL_BENCH_SPANS")); err == nil && v >= 1000 {
+		return v
+	}
+	return 1_000_000
+}
+
+// BenchmarkCompactSpans measures moving hot spans to Parquet (sort, encode,
+// write, commit, delete the hot values): rows/s and bytes on disk per span.
+func BenchmarkCompactSpans(b *testing.B) {
+	n := benchSpans()
+	var rows, written int64
+	var took time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		e := loadSpans(b, n)
+		b.StartTimer()
+		st, err := e.Compact(context.Background(), CompactOptions{All: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		rows, written, took = rows+st.Rows, written+st.Bytes, took+st.Took
+		if err := e.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows)/took.Seconds(), "rows/s")
+	b.ReportMetric(float64(written)/float64(rows), "cold-B/span")
+}
+
+// BenchmarkColdTraceLookup looks up random traces among benchSpans() spans
+// all in Parquet files and reports the p50 and p99 latency.
+func BenchmarkColdTraceLookup(b *testing.B) {
+	n := benchSpans()
+	e := loadSpans(b, n)
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Compact(ctx, CompactOptions{All: true}); err != nil {
+		b.Fatal(err)
+	}
+	traces := n / 8
+	firstTrace := int(t0.UnixNano()/int64(time.Millisecond)) / 8
+	var lat []time.Duration
+	i := 0
+	b.ResetTimer()
+	for b.Loop() {
 		k := (i * 7919) % traces
 		batch := k / 125
 		id := synth.TraceID(uint64(batch), firstTrace+batch*125+k%125)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tael/tael/engine/blob"
+	"github.com/tael/tael/engine/cold"
 	"github.com/tael/tael/engine/fts"
 	"github.com/tael/tael/engine/hot"
 	"github.com/tael/tael/engine/wal"
@@ -53,6 +54,18 @@ type Options struct {
 	HotCodec hot.Codec
 	// HotBucketWidth is the hot tier's time bucket. Zero means hot's default.
 	HotBucketWidth time.Duration
+	// CompactInterval is how often the background loop moves hot rows
+	// older than HotWindow to the cold tier, merges complete hours and
+	// applies retention. Zero means 5 minutes; a negative value turns the
+	// loop off (flightd compact runs it by hand).
+	CompactInterval time.Duration
+	// Retention is how long each table's cold partitions are kept, by table
+	// (schema.Spans also covers trace_comments). A missing or zero entry
+	// keeps them forever.
+	Retention map[schema.ID]time.Duration
+	// Cold configures the cold tier; its Logger, Allocator and Clock are the
+	// engine's.
+	Cold cold.Options
 }
 
 // DefaultOptions returns the options flightd runs with.
@@ -61,6 +74,7 @@ func DefaultOptions() Options {
 		HotWindow:          15 * time.Minute,
 		CheckpointInterval: 10 * time.Second,
 		MaxBatchRows:       1 << 16,
+		CompactInterval:    5 * time.Minute,
 	}
 }
 
@@ -84,6 +98,9 @@ func (o *Options) fill() {
 	if o.MaxBatchRows == 0 {
 		o.MaxBatchRows = d.MaxBatchRows
 	}
+	if o.CompactInterval == 0 {
+		o.CompactInterval = d.CompactInterval
+	}
 }
 
 // Engine is tael's storage: a WAL in front of a hot tier. It is safe for
@@ -98,13 +115,25 @@ type Engine struct {
 	hot   *hot.Store
 	blobs *blob.Store
 	fts   *fts.Index
+	cold  *cold.Store
 	m     *metrics
+
+	// readers tracks reads per cold manifest version (see read.go).
+	readers *readers
+	// compactMu serialises compactions, merges and retention.
+	compactMu sync.Mutex
+	// mirrorMu is held for writing by Attach while it loads a mirror, and
+	// for reading around each change the mirror must see in order (an
+	// applied batch, a manifest commit).
+	mirrorMu sync.RWMutex
+	mirror   Mirror
 
 	applied watermark
 
-	stop      chan struct{}
-	loopDone  chan struct{}
-	indexDone chan struct{}
+	stop        chan struct{}
+	loopDone    chan struct{}
+	compactDone chan struct{}
+	indexDone   chan struct{}
 	indexKick chan struct{}
 
 	// mu guards closed; Append holds it for reading so Close waits for
@@ -136,6 +165,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		loopDone:  make(chan struct{}),
 		indexDone: make(chan struct{}),
 		indexKick: make(chan struct{}, 1),
+		readers:   newReaders(),
+
+		compactDone: make(chan struct{}),
 	}
 	if err := e.open(ctx); err != nil {
 		e.closeStores()
@@ -144,6 +176,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	}
 	go e.checkpointLoop()
 	go e.indexLoop()
+	go e.compactLoop()
 	return e, nil
 }
 
@@ -172,6 +205,15 @@ func (e *Engine) open(ctx context.Context) error {
 		return fmt.Errorf("engine: open full-text index: %w", err)
 	}
 	e.fts = x
+	co := e.opts.Cold
+	co.Logger = e.log.With("component", "cold")
+	co.Allocator = e.mem
+	co.Clock = e.opts.Clock
+	c, err := cold.Open(filepath.Join(e.dir, "cold"), co)
+	if err != nil {
+		return fmt.Errorf("engine: open cold tier: %w", err)
+	}
+	e.cold = c
 	hotApplied, err := h.AppliedLSN()
 	if err != nil {
 		return fmt.Errorf("engine: read applied LSN: %w", err)
@@ -291,6 +333,7 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	<-e.loopDone
 	<-e.indexDone
+	<-e.compactDone
 	err := e.checkpoint()
 	if cerr := e.closeStores(); err == nil {
 		err = cerr
@@ -315,6 +358,9 @@ func (e *Engine) closeStores() error {
 	}
 	if e.fts != nil {
 		errs = append(errs, e.fts.Close())
+	}
+	if e.cold != nil {
+		errs = append(errs, e.cold.Close())
 	}
 
 	return errors.Join(errs...)

@@ -7,6 +7,7 @@ type metrics struct {
 	appendSeconds                      prometheus.Histogram
 	appliedLSN                         prometheus.Gauge
 	replayed, checkpoints, indexed     prometheus.Counter
+	mirrorErrors                       prometheus.Counter
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -40,9 +41,12 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		indexed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tael_engine_fulltext_indexed_total", Help: "Texts added to the full-text index.",
 		}),
+		mirrorErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tael_engine_mirror_errors_total", Help: "Changes the SQL layer's copy of the hot tier failed to take (it is rebuilt at start).",
+		}),
 	}
 	if r != nil {
-		r.MustRegister(m.appends, m.rows, m.bytes, m.appendErrors, m.appendSeconds, m.appliedLSN, m.replayed, m.checkpoints, m.indexed)
+		r.MustRegister(m.appends, m.rows, m.bytes, m.appendErrors, m.appendSeconds, m.appliedLSN, m.replayed, m.checkpoints, m.indexed, m.mirrorErrors)
 	}
 	return m
 }

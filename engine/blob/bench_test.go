@@ -52,7 +52,7 @@ func BenchmarkBlob(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			start := time.Now()
-			if err := s.Put(ctx, []Blob{blobOf(i%n, i)}, 0); err != nil {
+			if err := s.Put(ctx, []Blob{blobOf(i%n, i)}, 0, 0); err != nil {
 				b.Fatal(err)
 			}
 			lat = append(lat, time.Since(start))
@@ -62,7 +62,7 @@ func BenchmarkBlob(b *testing.B) {
 		b.ReportMetric(pct(lat, 99), "p99-ms")
 	})
 	for i := range n {
-		if err := s.Put(ctx, []Blob{blobOf(i, i)}, 0); err != nil {
+		if err := s.Put(ctx, []Blob{blobOf(i, i)}, 0, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -71,7 +71,7 @@ func BenchmarkBlob(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			start := time.Now()
-			if err := s.Put(ctx, []Blob{blobOf(i%n, n+i)}, 0); err != nil {
+			if err := s.Put(ctx, []Blob{blobOf(i%n, n+i)}, 0, 0); err != nil {
 				b.Fatal(err)
 			}
 			lat = append(lat, time.Since(start))

@@ -49,6 +49,7 @@ const (
 	prefixBlob    = 'b'
 	prefixRef     = 'r'
 	prefixPending = 'p'
+	prefixPut     = 'l' // 'l' | sha → time of the latest Put naming it (unix ns, 8 bytes)
 )
 
 // Blob is one stored text and one row that references it.
@@ -124,10 +125,11 @@ func shaKey(prefix byte, sha string) ([]byte, error) {
 
 // Put stores blobs and their references, and the applied watermark, in one
 // transaction (split across several if Badger finds it too big; the
-// watermark goes in the last). A text already stored is not rewritten.
+// watermark goes in the last). A text already stored is not rewritten, but
+// its put time becomes now (unix ns), which keeps Sweep off it for a while.
 // Blobs whose sha256 does not match their text are refused with ErrInvalid
 // before anything is written.
-func (s *Store) Put(ctx context.Context, blobs []Blob, watermark uint64) error {
+func (s *Store) Put(ctx context.Context, blobs []Blob, now int64, watermark uint64) error {
 	type entry struct{ k, v []byte }
 	var entries []entry
 	seen := map[string]bool{}
@@ -143,6 +145,7 @@ func (s *Store) Put(ctx context.Context, blobs []Blob, watermark uint64) error {
 			continue
 		}
 		seen[b.SHA256] = true
+		entries = append(entries, entry{append([]byte{prefixPut}, key[1:]...), binary.BigEndian.AppendUint64(nil, uint64(now))})
 		has, err := s.has(key)
 		if err != nil {
 			return err
@@ -368,4 +371,118 @@ func (s *Store) Close() error {
 	_ = s.enc.Close()
 	s.dec.Close()
 	return s.db.Close()
+}
+
+// Unreferenced returns the blobs that keep rejects and whose latest Put
+// was at or before putBefore (unix ns): the candidates of a sweep. keep is
+// the set of blobs rows still reference; putBefore protects blobs written
+// while that set was being built (and a payload written just before the
+// span that references it).
+func (s *Store) Unreferenced(ctx context.Context, keep func(sha string) bool, putBefore int64) ([]string, error) {
+	var cands []string
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixBlob}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			raw := it.Item().Key()[1:]
+			sha := hex.EncodeToString(raw)
+			if keep(sha) {
+				continue
+			}
+			put, err := putTime(txn, raw)
+			if err != nil {
+				return err
+			}
+			if put <= putBefore {
+				cands = append(cands, sha)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("blob: find unreferenced: %w", err)
+	}
+	return cands, nil
+}
+
+// putTime returns the latest put time of a blob, 0 when it has none (a
+// blob stored before put times were kept).
+func putTime(txn *badger.Txn, raw []byte) (int64, error) {
+	item, err := txn.Get(append([]byte{prefixPut}, raw...))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var put int64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("%w: put time of %x", errCorrupt, raw)
+		}
+		put = int64(binary.BigEndian.Uint64(v))
+		return nil
+	})
+	return put, err
+}
+
+// Delete deletes the given blobs with their references and marks, except
+// those put after putBefore since Unreferenced chose them: those are marked
+// pending again, so the full-text index (from which the caller removed them)
+// gets them back. Each blob's keys go in one batch, its text key last, so a
+// crash leaves either the whole blob or part of its bookkeeping, which the
+// next sweep finishes. It returns how many it deleted.
+func (s *Store) Delete(ctx context.Context, shas []string, putBefore int64) (int, error) {
+	n := 0
+	for _, sha := range shas {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		key, err := shaKey(prefixBlob, sha)
+		if err != nil {
+			return n, err
+		}
+		deleted, err := s.delete(key[1:], putBefore)
+		if err != nil {
+			return n, fmt.Errorf("blob: delete %s: %w", sha, err)
+		}
+		if deleted {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *Store) delete(raw []byte, putBefore int64) (bool, error) {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	put, err := putTime(txn, raw)
+	if err != nil {
+		return false, err
+	}
+	if put > putBefore {
+		return false, txn.Set(append([]byte{prefixPending}, raw...), nil)
+	}
+	refPrefix := append([]byte{prefixRef}, raw...)
+	var refs [][]byte
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: refPrefix})
+	for it.Seek(refPrefix); it.ValidForPrefix(refPrefix); it.Next() {
+		refs = append(refs, it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, k := range refs {
+		if err := txn.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	for _, p := range []byte{prefixPending, prefixPut, prefixBlob} {
+		if err := txn.Delete(append([]byte{p}, raw...)); err != nil {
+			return false, err
+		}
+	}
+	return true, txn.Commit()
 }

@@ -27,11 +27,11 @@ func TestPutGetDedupRefs(t *testing.T) {
 		{SHA256: SHA256(prompt), Kind: KindPrompt, Text: prompt, TraceID: "t2", SpanID: "s2"},
 		{SHA256: SHA256(long), Kind: KindLogBody, Text: long, TraceID: "", SpanID: ""},
 	}
-	if err := s.Put(ctx, blobs, 7); err != nil {
+	if err := s.Put(ctx, blobs, 0, 7); err != nil {
 		t.Fatal(err)
 	}
 	// Replaying the same record changes nothing.
-	if err := s.Put(ctx, blobs, 7); err != nil {
+	if err := s.Put(ctx, blobs, 0, 7); err != nil {
 		t.Fatal(err)
 	}
 	check := func(s *Store) {
@@ -70,7 +70,7 @@ func TestPutGetDedupRefs(t *testing.T) {
 		t.Fatalf("after Indexed: pending = %+v", pending)
 	}
 	// Re-putting an indexed text does not mark it pending again.
-	if err := s.Put(ctx, blobs[:1], 8); err != nil {
+	if err := s.Put(ctx, blobs[:1], 0, 8); err != nil {
 		t.Fatal(err)
 	}
 	if pending, _ := s.Pending(ctx, 10); len(pending) != 1 {
@@ -97,7 +97,7 @@ func TestPutRejectsInvalid(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := s.Put(ctx, []Blob{good, c.b}, 1); !errors.Is(err, ErrInvalid) {
+			if err := s.Put(ctx, []Blob{good, c.b}, 0, 1); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
 			// Nothing of the request was written, not even the good blob.

@@ -72,6 +72,10 @@ func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encode
 			p.rec.Release()
 		}
 	}()
+	if table == schema.Metrics {
+		s.trim.RLock()
+		defer s.trim.RUnlock()
+	}
 	var (
 		kvs       []kv
 		newSeries = make(map[uint64]struct{})
@@ -356,8 +360,8 @@ type activity struct {
 	id     uint64
 }
 
-// markActive records committed activity keys in the cache, dropping the
-// oldest buckets beyond maxActiveBuckets.
+// markActive records committed activity keys in the cache, but those below
+// the floor, dropping the oldest buckets beyond maxActiveBuckets.
 func (s *Store) markActive(as []activity) {
 	if len(as) == 0 {
 		return
@@ -368,6 +372,9 @@ func (s *Store) markActive(as []activity) {
 		s.written.buckets = make(map[int64]map[uint64]struct{})
 	}
 	for _, a := range as {
+		if a.bucket < s.written.floor {
+			continue
+		}
 		m := s.written.buckets[a.bucket]
 		if m == nil {
 			m = make(map[uint64]struct{})

@@ -2,7 +2,9 @@ package hot
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
@@ -134,7 +136,7 @@ func BenchmarkScanSpans(b *testing.B) {
 			var rows int64
 			cpu0 := cpuTime(b)
 			for b.Loop() {
-				r, err := s.Scan(context.Background(), schema.Spans, schema.AllTime, nil)
+				r, err := s.Scan(context.Background(), schema.Spans, schema.AllTime, nil, Moved{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -194,7 +196,7 @@ func BenchmarkTrace(b *testing.B) {
 	for b.Loop() {
 		id := synth.TraceID(1, first+rng.IntN(traces))
 		start := time.Now()
-		rec, err := s.Trace(context.Background(), id)
+		rec, err := s.Trace(context.Background(), id, Moved{})
 		durs = append(durs, time.Since(start))
 		if err != nil {
 			b.Fatal(err)
@@ -210,4 +212,78 @@ func BenchmarkTrace(b *testing.B) {
 	}
 	b.ReportMetric(ms(0.5), "p50-ms")
 	b.ReportMetric(ms(0.99), "p99-ms")
+}
+
+// BenchmarkDeleteMoved deletes the oldest 1 or 4 of the 9 one-minute
+// buckets of 500,000 hot spans and, for comparison ("decode"), decodes those
+// values, as DeleteMoved would have to if it found their trace index entries
+// from their trace_id columns instead of by iterating the whole index.
+func BenchmarkDeleteMoved(b *testing.B) {
+	const batches = 500
+	recs := spanBatches(memory.DefaultAllocator, batches)
+	defer releaseAll(recs)
+	opts := DefaultOptions()
+	dir := b.TempDir()
+	var s *Store
+	// load applies every batch and reopens the store, so that its keys are
+	// in tables rather than in the memtable, as most of a hot tier's are.
+	load := func() {
+		b.Helper()
+		for i, rec := range recs {
+			if err := s.Apply(uint64(i+1), schema.Spans, rec, nil, uint64(i+1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		var err error
+		if s, err = Open(dir, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := Open(dir, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := s.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	w := int64(opts.BucketWidth)
+	for _, buckets := range []int64{1, 4} {
+		m := Moved{Before: (bucketOf(t0.UnixNano(), w) + buckets) * w, LSN: batches}
+		moved := schema.TimeRange{Min: math.MinInt64, Max: m.Before}
+		load()
+		var spans int64
+		if err := s.ScanBatches(context.Background(), schema.Spans, moved, Moved{}, func(_ uint64, rec arrow.RecordBatch) error {
+			spans += rec.NumRows()
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("buckets=%d/delete", buckets), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				load()
+				b.StartTimer()
+				if _, err := s.DeleteMoved(context.Background(), schema.Spans, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*spans), "ns/span")
+		})
+		b.Run(fmt.Sprintf("buckets=%d/decode", buckets), func(b *testing.B) {
+			load()
+			for b.Loop() {
+				if err := s.ScanBatches(context.Background(), schema.Spans, moved, Moved{}, func(uint64, arrow.RecordBatch) error {
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*spans), "ns/span")
+		})
+	}
 }

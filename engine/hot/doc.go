@@ -65,6 +65,50 @@
 // (harmless: replay starts earlier). Validation (schema, time column) happens
 // before any write, so a rejected batch writes nothing.
 //
+// # Moved rows
+//
+// Compaction copies hot rows to the cold tier and then publishes a Moved mark
+// per table: every row of the table in a bucket wholly before Before and
+// applied at an LSN at most LSN now lives in cold files. The store keeps no
+// mark; the caller passes one to every read, and readers skip what it hides
+// before the rows are deleted. Invariants:
+//
+//   - Hiding is decided from a data key alone: (bucket b, lsn l) is hidden
+//     by m when m.LSN != 0, l <= m.LSN and (b+1)·BucketWidth <= m.Before.
+//     Before must be a multiple of BucketWidth (ErrMoved otherwise), so a
+//     bucket is hidden whole or not at all, and Scan, ScanBatches and Buckets
+//     skip hidden values without reading them. Trace decides from the data
+//     key at the end of each trace index key, before reading the row list.
+//   - Late data stays visible: a batch applied into a moved bucket after the
+//     mark has a higher LSN. The zero Moved hides nothing (WAL LSNs start
+//     at 1).
+//   - DeleteMoved(table, m) deletes the values m hides, after the trace
+//     index entries naming them, and for metrics then the activity keys of
+//     the buckets wholly before m.Before, except those of the series of
+//     late values (which it rewrites); series labels and postings stay. It
+//     goes through Badger write batches, committed in order, so no snapshot
+//     holds a trace entry whose value DeleteMoved deleted, and a crash
+//     midway leaves only hidden keys, which readers skip; running it again
+//     finishes the job, and a run with nothing left deletes nothing.
+//   - A reader's snapshot must not lose rows its mark does not hide: the
+//     engine must not start DeleteMoved(table, m) before every read of table
+//     given an older mark has taken its snapshot (Scan and Trace take theirs
+//     before returning). Trace skips an index entry whose value is gone, so
+//     a race there drops rows instead of failing.
+//   - The activity cache holds no bucket below the highest Before
+//     DeleteMoved ran under for metrics, and a metrics Apply in flight when
+//     the floor rises finishes first; so an Apply of late data writes its
+//     activity keys again, and DeleteMoved's last pass rewrites those of
+//     late values that committed while it deleted.
+//   - Apply may write hidden keys again (a WAL replay starting below the
+//     mark): readers skip them and the next DeleteMoved deletes them. Until
+//     then Series, which takes no mark, may also return series for their
+//     buckets, as it does for every moved bucket before DeleteMoved.
+//
+// Deleted values leave garbage in Badger's value log until CollectGarbage
+// rewrites the files holding it. Badger counts a file's garbage during LSM
+// compactions, so the space may come back only at a later call.
+//
 // # Bucket granularity
 //
 // BucketWidth (default 1 minute) is fixed when a store is created. Scan is

@@ -1,10 +1,14 @@
 package hot
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tael/tael/schema"
 )
@@ -83,12 +87,12 @@ func afterPrefix(p []byte, n int) []byte {
 	return k
 }
 
-// parseDataKey returns the bucket of a data key.
-func parseDataKey(k []byte) (int64, error) {
+// parseDataKey returns the bucket and LSN of a data key.
+func parseDataKey(k []byte) (bucket int64, lsn uint64, err error) {
 	if len(k) != dataKeyLen || k[0] != prefixData {
-		return 0, fmt.Errorf("%w: data key %x", errKey, k)
+		return 0, 0, fmt.Errorf("%w: data key %x", errKey, k)
 	}
-	return getBucket(k[2:]), nil
+	return getBucket(k[2:]), binary.BigEndian.Uint64(k[10:]), nil
 }
 
 // traceKeyPrefix returns the prefix of every trace index key of id. A 32-char
@@ -178,4 +182,23 @@ func activityBucketKey(bucket int64) []byte {
 	k[0] = prefixActivity
 	putBucket(k[1:], bucket)
 	return k
+}
+
+// keyRange yields the items of it from start on while their keys have prefix
+// and, unless end is nil, sort below end, each with its index from 0. It
+// moves it: one keyRange at a time per iterator.
+func keyRange(it *badger.Iterator, prefix, start, end []byte) iter.Seq2[int, *badger.Item] {
+	return func(yield func(int, *badger.Item) bool) {
+		i := 0
+		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			if end != nil && bytes.Compare(item.Key(), end) >= 0 {
+				return
+			}
+			if !yield(i, item) {
+				return
+			}
+			i++
+		}
+	}
 }

@@ -27,52 +27,63 @@ var t0 = time.Unix(1_700_000_000, 0)
 type oracle struct {
 	width  int64
 	rows   map[schema.ID][]oracleRow
-	traces map[string][]string // trace id → rendered span rows
+	traces map[string][]int // trace id → indexes of its rows in rows[schema.Spans]
 	series map[uint64]*oracleSeries
 }
 
 type oracleRow struct {
-	time int64
-	cols []string // one rendered value per column
+	time   int64
+	lsn    uint64
+	series uint64   // metrics.series_id, for metrics
+	cols   []string // one rendered value per column
 }
 
 type oracleSeries struct {
 	ls      labels.Labels
-	buckets map[int64]bool
+	buckets map[int64]uint64 // bucket with a point → highest LSN of its points
 }
 
 func newOracle(width time.Duration) *oracle {
 	return &oracle{
 		width:  int64(width),
 		rows:   make(map[schema.ID][]oracleRow),
-		traces: make(map[string][]string),
+		traces: make(map[string][]int),
 		series: make(map[uint64]*oracleSeries),
 	}
 }
 
-// add records the rows of rec, a batch of table.
-func (o *oracle) add(table schema.ID, rec arrow.RecordBatch) {
+// add records the rows of rec, a batch of table applied at lsn.
+func (o *oracle) add(table schema.ID, rec arrow.RecordBatch, lsn uint64) {
 	tbl, _ := schema.ByID(table)
 	times := rec.Column(tbl.TimeIndex).(*array.Timestamp)
 	var b labels.ScratchBuilder
 	for i := 0; i < int(rec.NumRows()); i++ {
-		row := oracleRow{time: int64(times.Value(i)), cols: renderRow(rec, i, nil)}
-		o.rows[table] = append(o.rows[table], row)
+		row := oracleRow{time: int64(times.Value(i)), lsn: lsn, cols: renderRow(rec, i, nil)}
 		switch table {
 		case schema.Spans:
 			id := rec.Column(spansTraceID).(*array.String).Value(i)
-			o.traces[id] = append(o.traces[id], strings.Join(row.cols, "\x1f"))
+			o.traces[id] = append(o.traces[id], len(o.rows[table]))
 		case schema.Metrics:
 			id := rec.Column(metricsSeriesID).(*array.Uint64).Value(i)
+			row.series = id
 			se := o.series[id]
 			if se == nil {
 				ls := rowLabels(&b, rec.Column(metricsName).(*array.String), rec.Column(metricsLabels).(*array.Map), i)
-				se = &oracleSeries{ls: ls, buckets: make(map[int64]bool)}
+				se = &oracleSeries{ls: ls, buckets: make(map[int64]uint64)}
 				o.series[id] = se
 			}
-			se.buckets[bucketOf(row.time, o.width)] = true
+			bk := bucketOf(row.time, o.width)
+			se.buckets[bk] = max(se.buckets[bk], lsn)
 		}
+		o.rows[table] = append(o.rows[table], row)
 	}
+}
+
+// hidden reports whether m hides a row of time t applied at lsn: its bucket
+// ends at or before m.Before and lsn is at most m.LSN (which must not be 0).
+func (o *oracle) hidden(m Moved, t int64, lsn uint64) bool {
+	end := (bucketOf(t, o.width) + 1) * o.width
+	return m.LSN != 0 && lsn <= m.LSN && end <= m.Before
 }
 
 // renderRow renders the columns cols (all for nil) of row i.
@@ -90,10 +101,12 @@ func renderRow(rec arrow.RecordBatch, i int, cols []int) []string {
 	return out
 }
 
-func (o *oracle) scan(table schema.ID, tr schema.TimeRange, cols []int) []string {
+// scan returns the rows of table in tr that hide does not hide, with the
+// columns cols (all for nil), sorted; with lsn, each is prefixed with its LSN.
+func (o *oracle) scan(table schema.ID, tr schema.TimeRange, cols []int, hide Moved, lsn bool) []string {
 	var out []string
 	for _, r := range o.rows[table] {
-		if !tr.Contains(r.time) {
+		if !tr.Contains(r.time) || o.hidden(hide, r.time, r.lsn) {
 			continue
 		}
 		var sel []string
@@ -104,19 +117,56 @@ func (o *oracle) scan(table schema.ID, tr schema.TimeRange, cols []int) []string
 				sel = append(sel, r.cols[c])
 			}
 		}
-		out = append(out, strings.Join(sel, "\x1f"))
+		row := strings.Join(sel, "\x1f")
+		if lsn {
+			row = fmt.Sprintf("%d|%s", r.lsn, row)
+		}
+		out = append(out, row)
 	}
 	slices.Sort(out)
 	return out
 }
 
-func (o *oracle) trace(id string) []string {
-	out := slices.Clone(o.traces[id])
+// trace returns the rows of trace id that hide does not hide, sorted.
+func (o *oracle) trace(id string, hide Moved) []string {
+	var out []string
+	for _, i := range o.traces[id] {
+		r := o.rows[schema.Spans][i]
+		if !o.hidden(hide, r.time, r.lsn) {
+			out = append(out, strings.Join(r.cols, "\x1f"))
+		}
+	}
 	slices.Sort(out)
 	return out
 }
 
-func (o *oracle) seriesMatching(ms []*labels.Matcher, tr schema.TimeRange) []Series {
+// buckets returns what Store.Buckets should: the start times of the oldest
+// and newest buckets with rows of table that hide does not hide, and the
+// number of values holding them, one per (bucket, LSN) as no test batch has
+// maxPartRows rows in a bucket.
+func (o *oracle) buckets(table schema.ID, hide Moved) (minTime, maxTime int64, n int) {
+	values := make(map[[2]int64]bool)
+	for _, r := range o.rows[table] {
+		if o.hidden(hide, r.time, r.lsn) {
+			continue
+		}
+		b := bucketOf(r.time, o.width)
+		if len(values) == 0 || b*o.width < minTime {
+			minTime = b * o.width
+		}
+		if len(values) == 0 || b*o.width > maxTime {
+			maxTime = b * o.width
+		}
+		values[[2]int64{b, int64(r.lsn)}] = true
+	}
+	return minTime, maxTime, len(values)
+}
+
+// seriesMatching returns the series matching ms with a point in a bucket
+// overlapping tr. After DeleteMoved(schema.Metrics, trimmed), a bucket wholly
+// before trimmed.Before counts only if it holds a point trimmed does not
+// hide, since its other activity keys are deleted.
+func (o *oracle) seriesMatching(ms []*labels.Matcher, tr schema.TimeRange, trimmed Moved) []Series {
 	var out []Series
 	if tr.Empty() {
 		return nil
@@ -124,8 +174,8 @@ func (o *oracle) seriesMatching(ms []*labels.Matcher, tr schema.TimeRange) []Ser
 	bMin, bMax := bucketOf(tr.Min, o.width), bucketOf(tr.Max-1, o.width)
 	for id, se := range o.series {
 		active := false
-		for b := range se.buckets {
-			if b >= bMin && b <= bMax {
+		for b, lsn := range se.buckets {
+			if b >= bMin && b <= bMax && !o.hidden(trimmed, b*o.width, lsn) {
 				active = true
 			}
 		}
@@ -149,6 +199,11 @@ type harness struct {
 	rng     *rand.Rand
 	lsn     uint64
 	applied []appliedBatch
+	// hide is the mark readers are given, per table.
+	hide map[schema.ID]Moved
+	// trimmed is the mark DeleteMoved last ran under for metrics: the
+	// activity keys it deleted change what Series returns.
+	trimmed Moved
 	// nonEmpty counts the checks whose answer was not empty, to show that
 	// the random queries hit data.
 	nonEmpty struct{ scans, scanRows, traces, series, checks int }
@@ -170,6 +225,7 @@ func newHarness(t *testing.T, width time.Duration, seed uint64) *harness {
 		opts: Options{Allocator: mem, BucketWidth: width},
 		o:    newOracle(width),
 		rng:  rand.New(rand.NewPCG(seed, 0x407)),
+		hide: make(map[schema.ID]Moved),
 	}
 	h.open()
 	t.Cleanup(func() {
@@ -218,7 +274,7 @@ func (h *harness) apply(table schema.ID, rec arrow.RecordBatch) {
 	if err := h.s.Apply(h.lsn, table, rec, enc, h.lsn); err != nil {
 		h.t.Fatalf("apply lsn %d: %v", h.lsn, err)
 	}
-	h.o.add(table, rec)
+	h.o.add(table, rec, h.lsn)
 	h.applied = append(h.applied, appliedBatch{h.lsn, table, rec})
 }
 
@@ -385,10 +441,14 @@ func (h *harness) check(n int) {
 	for i := 0; i < n; i++ {
 		for _, table := range []schema.ID{schema.Spans, schema.Logs, schema.Metrics} {
 			h.checkScan(table, h.randomRange(), h.randomColumns(table))
+			h.checkScanBatches(table, h.randomRange())
 		}
 		h.checkTrace(h.randomTraceID())
 		h.checkSeries(h.randomMatchers(), h.randomRange())
 		h.checkSeries(h.randomMatchers(), schema.AllTime)
+	}
+	for _, table := range []schema.ID{schema.Spans, schema.Logs, schema.Metrics} {
+		h.checkBuckets(table)
 	}
 	ne := h.nonEmpty
 	h.t.Logf("%d checks: %d non-empty scans (%d rows), %d non-empty traces, %d non-empty series", ne.checks, ne.scans, ne.scanRows, ne.traces, ne.series)
@@ -413,9 +473,9 @@ func (h *harness) checkScan(table schema.ID, tr schema.TimeRange, columns []stri
 	for _, c := range columns {
 		cols = append(cols, tbl.Schema.FieldIndices(c)[0])
 	}
-	want := h.o.scan(table, tr, cols)
+	want := h.o.scan(table, tr, cols, h.hide[table], false)
 
-	r, err := h.s.Scan(context.Background(), table, tr, columns)
+	r, err := h.s.Scan(context.Background(), table, tr, columns, h.hide[table])
 	if err != nil {
 		h.t.Fatalf("scan %s %v %v: %v", tbl.Name, tr, columns, err)
 	}
@@ -463,6 +523,60 @@ func (h *harness) checkScan(table schema.ID, tr schema.TimeRange, columns []stri
 	}
 }
 
+// checkScanBatches checks ScanBatches against the oracle: the rows and the
+// LSN each came with, and the order of the values.
+func (h *harness) checkScanBatches(table schema.ID, tr schema.TimeRange) {
+	h.t.Helper()
+	tbl, _ := schema.ByID(table)
+	want := h.o.scan(table, tr, nil, h.hide[table], true)
+	var (
+		got  []string
+		last [2]int64 // bucket and LSN of the previous value
+	)
+	err := h.s.ScanBatches(context.Background(), table, tr, h.hide[table], func(lsn uint64, rec arrow.RecordBatch) error {
+		if !rec.Schema().Equal(tbl.Schema) {
+			return fmt.Errorf("batch schema %v", rec.Schema())
+		}
+		if rec.NumRows() == 0 {
+			return fmt.Errorf("empty batch of lsn %d", lsn)
+		}
+		times := rec.Column(tbl.TimeIndex).(*array.Timestamp)
+		key := [2]int64{bucketOf(int64(times.Value(0)), h.o.width), int64(lsn)}
+		if key[0] < last[0] || key[0] == last[0] && key[1] <= last[1] {
+			return fmt.Errorf("value (bucket %d, lsn %d) after (bucket %d, lsn %d)", key[0], key[1], last[0], last[1])
+		}
+		last = key
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if b := bucketOf(int64(times.Value(i)), h.o.width); b != key[0] {
+				return fmt.Errorf("lsn %d: rows of buckets %d and %d in one value", lsn, key[0], b)
+			}
+			got = append(got, fmt.Sprintf("%d|%s", lsn, strings.Join(renderRow(rec, i, nil), "\x1f")))
+		}
+		return nil
+	})
+	if err != nil {
+		h.t.Fatalf("scan batches %s %v: %v", tbl.Name, tr, err)
+	}
+	slices.Sort(got)
+	h.count(&h.nonEmpty.scans, len(got))
+	if !slices.Equal(got, want) {
+		h.t.Fatalf("scan batches %s %v: %d rows, want %d\n%s", tbl.Name, tr, len(got), len(want), firstDiff(got, want))
+	}
+}
+
+// checkBuckets checks Buckets against the oracle.
+func (h *harness) checkBuckets(table schema.ID) {
+	h.t.Helper()
+	minTime, maxTime, n, err := h.s.Buckets(context.Background(), table, h.hide[table])
+	if err != nil {
+		h.t.Fatalf("buckets %d: %v", table, err)
+	}
+	wMin, wMax, wn := h.o.buckets(table, h.hide[table])
+	if minTime != wMin || maxTime != wMax || n != wn {
+		h.t.Fatalf("buckets %d = %d, %d, %d; want %d, %d, %d", table, minTime, maxTime, n, wMin, wMax, wn)
+	}
+}
+
 func (h *harness) randomTraceID() string {
 	switch h.rng.IntN(4) {
 	case 0:
@@ -483,7 +597,7 @@ func (h *harness) randomTraceID() string {
 
 func (h *harness) checkTrace(id string) {
 	h.t.Helper()
-	rec, err := h.s.Trace(context.Background(), id)
+	rec, err := h.s.Trace(context.Background(), id, h.hide[schema.Spans])
 	if err != nil {
 		h.t.Fatalf("trace %q: %v", id, err)
 	}
@@ -498,7 +612,7 @@ func (h *harness) checkTrace(id string) {
 	}
 	slices.Sort(got)
 	h.count(&h.nonEmpty.traces, len(got))
-	if want := h.o.trace(id); !slices.Equal(got, want) {
+	if want := h.o.trace(id, h.hide[schema.Spans]); !slices.Equal(got, want) {
 		h.t.Fatalf("trace %q: %d rows, want %d\n%s", id, len(got), len(want), firstDiff(got, want))
 	}
 }
@@ -541,7 +655,7 @@ func (h *harness) checkSeries(ms []*labels.Matcher, tr schema.TimeRange) {
 	if err != nil {
 		h.t.Fatalf("series %v %v: %v", ms, tr, err)
 	}
-	want := h.o.seriesMatching(ms, tr)
+	want := h.o.seriesMatching(ms, tr, h.trimmed)
 	h.count(&h.nonEmpty.series, len(got))
 	if !slices.EqualFunc(got, want, func(a, b Series) bool { return a.ID == b.ID && labels.Equal(a.Labels, b.Labels) }) {
 		h.t.Fatalf("series %v %v:\ngot  %v\nwant %v", ms, tr, got, want)

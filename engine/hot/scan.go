@@ -1,7 +1,6 @@
 package hot
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -30,14 +29,19 @@ const scanAhead = 2 * scanWorkers
 // decodes the stored values as it advances, buckets in time order. Rows are
 // ordered by bucket, then by the LSN that applied them; within a batch they
 // keep the order they were applied in. The reader reads one snapshot of the
-// store; its Err reports ctx's error if ctx ends first. The caller releases it
-// (before closing the store).
-func (s *Store) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange, columns []string) (array.RecordReader, error) {
+// store, taken before Scan returns; its Err reports ctx's error if ctx ends
+// first. Values that hide hides are skipped unread. The caller releases the
+// reader (before closing the store).
+func (s *Store) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange, columns []string, hide Moved) (array.RecordReader, error) {
 	t, err := s.table(table)
 	if err != nil {
 		return nil, err
 	}
 	cols, sch, err := projection(t, columns)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.mark(hide)
 	if err != nil {
 		return nil, err
 	}
@@ -53,24 +57,19 @@ func (s *Store) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange, 
 		close(r.order)
 		return r, nil
 	}
-	sc := &scan{
-		s:      s,
-		t:      t,
-		tr:     tr,
-		cols:   cols,
-		schema: sch,
-		bMin:   bucketOf(tr.Min, s.width),
-		bMax:   bucketOf(tr.Max-1, s.width),
-		cctx:   s.computeContext(),
-		free:   make(chan []byte, scanAhead+scanWorkers+1),
-	}
+	sc := s.newScan(t, tr, cols, sch, m)
+	sc.free = make(chan []byte, scanAhead+scanWorkers+1)
+	// The snapshot is taken here, not by the feeder, so that the reader
+	// sees the store as it was when Scan returned.
+	txn := s.db.NewTransaction(false)
 	jobs := make(chan scanJob)
 	r.wg.Add(1 + scanWorkers)
 	go func() {
 		defer r.wg.Done()
 		defer close(jobs)
 		defer close(r.order)
-		sc.feed(ictx, r.order, jobs)
+		defer txn.Discard()
+		sc.feed(ictx, txn, r.order, jobs)
 	}()
 	for range scanWorkers {
 		go func() {
@@ -90,6 +89,72 @@ func (s *Store) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange, 
 		}()
 	}
 	return r, nil
+}
+
+// ScanBatches calls fn with each stored value of table whose bucket overlaps
+// tr and that hide does not hide, with the LSN that applied it, in key order:
+// buckets in time order, then LSNs, then parts. A value's batch has every
+// column and only its rows in tr; a value with none is skipped. The values
+// come from one snapshot of the store and are read and decoded one at a time
+// in the caller's goroutine. The batch is released when fn returns: fn
+// retains it to keep it. ScanBatches stops at fn's first error and returns it.
+//
+// Compaction copies hot rows to the cold tier with it, and the SQL layer
+// loads its mirror of the hot tier. A Moved built from what fn saw must not
+// take the highest LSN passed to fn as its LSN: Applies commit out of order,
+// so a value with a lower LSN may be missing from the snapshot. The applied
+// watermark (AppliedLSN) read before ScanBatches is a safe bound.
+func (s *Store) ScanBatches(ctx context.Context, table schema.ID, tr schema.TimeRange, hide Moved, fn func(lsn uint64, rec arrow.RecordBatch) error) error {
+	t, err := s.table(table)
+	if err != nil {
+		return err
+	}
+	m, err := s.mark(hide)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if tr.Empty() {
+		return nil
+	}
+	sc := s.newScan(t, tr, allColumns(t), t.Schema, m)
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	start, end := sc.keys()
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: start[:2]})
+	defer it.Close()
+	for i, item := range keyRange(it, start[:2], start, end) {
+		if i%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		bucket, lsn, err := parseDataKey(item.Key())
+		if err != nil {
+			return err
+		}
+		if m.hides(bucket, lsn) {
+			continue
+		}
+		var rec arrow.RecordBatch
+		if err := item.Value(func(v []byte) error {
+			rec, err = sc.decode(bucket, v)
+			return err
+		}); err != nil {
+			return fmt.Errorf("hot: read %x: %w", item.Key(), err)
+		}
+		if rec == nil {
+			continue
+		}
+		err = fn(lsn, rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // projection returns the indexes and schema of the named columns of t (all
@@ -118,11 +183,34 @@ type scan struct {
 	tr         schema.TimeRange
 	cols       []int
 	schema     *arrow.Schema
+	hide       mark
 	bMin, bMax int64 // buckets of tr's first and last instant
 	cctx       context.Context
 	// free holds value buffers the workers are done with, for the feeder
 	// to reuse: a scan then allocates only a few of them.
 	free chan []byte
+}
+
+// newScan returns a scan of the columns cols (schema sch) of t's rows in tr,
+// a non-empty range, skipping the values hide hides.
+func (s *Store) newScan(t *schema.Table, tr schema.TimeRange, cols []int, sch *arrow.Schema, hide mark) *scan {
+	return &scan{
+		s:      s,
+		t:      t,
+		tr:     tr,
+		cols:   cols,
+		schema: sch,
+		hide:   hide,
+		bMin:   bucketOf(tr.Min, s.width),
+		bMax:   bucketOf(tr.Max-1, s.width),
+		cctx:   s.computeContext(),
+	}
+}
+
+// keys returns the bounds of the scan's data keys: start is the smallest,
+// and every one sorts below end.
+func (sc *scan) keys() (start, end []byte) {
+	return dataBucketKey(sc.t.ID, sc.bMin), afterPrefix(dataBucketKey(sc.t.ID, sc.bMax), dataKeyLen)
 }
 
 // scanJob is one stored value to decode; its result goes to out.
@@ -137,10 +225,11 @@ type scanResult struct {
 	err error
 }
 
-// feed reads the values of the scan's buckets in key order, from one
-// snapshot. Each value's result channel goes to order, in key order, before
-// the value goes to jobs; a channel sent to order always gets its result.
-func (sc *scan) feed(ctx context.Context, order chan<- chan scanResult, jobs chan<- scanJob) {
+// feed reads the values of the scan's buckets in key order, from the
+// snapshot txn, skipping hidden ones. Each value's result channel goes to
+// order, in key order, before the value goes to jobs; a channel sent to order
+// always gets its result.
+func (sc *scan) feed(ctx context.Context, txn *badger.Txn, order chan<- chan scanResult, jobs chan<- scanJob) {
 	// fail queues a result carrying err, if the reader still listens.
 	fail := func(err error) {
 		out := make(chan scanResult, 1)
@@ -150,21 +239,22 @@ func (sc *scan) feed(ctx context.Context, order chan<- chan scanResult, jobs cha
 		case <-ctx.Done():
 		}
 	}
-	txn := sc.s.db.NewTransaction(false)
-	defer txn.Discard()
-	start := dataBucketKey(sc.t.ID, sc.bMin)
-	end := afterPrefix(dataBucketKey(sc.t.ID, sc.bMax), dataKeyLen)
+	start, end := sc.keys()
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: start[:2]})
 	defer it.Close()
-	for it.Seek(start); it.ValidForPrefix(start[:2]); it.Next() {
-		item := it.Item()
-		if bytes.Compare(item.Key(), end) >= 0 {
-			return
-		}
-		bucket, err := parseDataKey(item.Key())
+	for i, item := range keyRange(it, start[:2], start, end) {
+		bucket, lsn, err := parseDataKey(item.Key())
 		if err != nil {
 			fail(err)
 			return
+		}
+		if sc.hide.hides(bucket, lsn) {
+			// A long run of hidden keys sends nothing, so it checks ctx
+			// itself.
+			if i%4096 == 0 && ctx.Err() != nil {
+				return
+			}
+			continue
 		}
 		var buf []byte
 		select {

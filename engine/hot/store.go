@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -18,8 +19,8 @@ import (
 // errors.Is.
 var (
 	// ErrSchema is returned by Apply when a batch does not have its table's
-	// columns or its table is not stored in the hot tier, and by Scan for
-	// such a table.
+	// columns or its table is not stored in the hot tier, and by the
+	// methods taking a table for such a table.
 	ErrSchema = errors.New("hot: batch does not fit its table")
 	// ErrTime is returned by Apply when a batch's time column holds a null
 	// or math.MaxInt64, which no TimeRange contains.
@@ -29,6 +30,9 @@ var (
 	// ErrBucketWidth is returned by Open when Options.BucketWidth differs
 	// from the width the store was created with.
 	ErrBucketWidth = errors.New("hot: bucket width differs from the store's")
+	// ErrMoved is returned by the methods taking a Moved whose Before is
+	// not a multiple of the store's bucket width.
+	ErrMoved = errors.New("hot: moved mark not on a bucket boundary")
 )
 
 // Store is the hot tier: recent rows as Arrow IPC values in Badger, with a
@@ -52,11 +56,22 @@ type Store struct {
 	// so that a series scraped every 15 s writes its key once per bucket,
 	// not once per sample. A pair joins only after its transaction commits;
 	// the set is a cache (empty after a restart) of at most
-	// maxActiveBuckets buckets, the newest.
+	// maxActiveBuckets buckets, the newest, none below floor.
 	written struct {
 		sync.Mutex
 		buckets map[int64]map[uint64]struct{}
+		// floor is the highest end of the marks DeleteMoved deleted
+		// activity keys under. The cache holds no bucket below it, since
+		// those keys may be deleted: Apply writes them whenever it has
+		// rows there.
+		floor int64
 	}
+
+	// trim orders raising written.floor after the metrics Applies in
+	// flight: Apply holds it for reading from consulting the activity
+	// cache until its keys are committed and cached, DeleteMoved for
+	// writing while it raises the floor and empties the cache below it.
+	trim sync.RWMutex
 }
 
 // maxActiveBuckets bounds the activity cache: 32 one-minute buckets cover
@@ -85,6 +100,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		codec: c,
 		width: int64(opts.BucketWidth),
 	}
+	s.written.floor = math.MinInt64
 	if err := s.checkBucketWidth(); err != nil {
 		_ = s.Close()
 		return nil, err

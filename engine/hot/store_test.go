@@ -179,7 +179,7 @@ func TestScanErrors(t *testing.T) {
 		{"unknown table", schema.ID(0), nil, ErrSchema},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := h.s.Scan(context.Background(), c.table, schema.AllTime, c.columns)
+			r, err := h.s.Scan(context.Background(), c.table, schema.AllTime, c.columns, Moved{})
 			if !errors.Is(err, c.want) {
 				if r != nil {
 					r.Release()
@@ -198,7 +198,7 @@ func TestScanCancel(t *testing.T) {
 	t.Run("during", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		r, err := h.s.Scan(ctx, schema.Spans, schema.AllTime, nil)
+		r, err := h.s.Scan(ctx, schema.Spans, schema.AllTime, nil, Moved{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +221,7 @@ func TestScanCancel(t *testing.T) {
 	t.Run("before", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		r, err := h.s.Scan(ctx, schema.Spans, schema.AllTime, nil)
+		r, err := h.s.Scan(ctx, schema.Spans, schema.AllTime, nil, Moved{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func TestScanCancel(t *testing.T) {
 		}
 	})
 	t.Run("released early", func(t *testing.T) {
-		r, err := h.s.Scan(context.Background(), schema.Spans, schema.AllTime, nil)
+		r, err := h.s.Scan(context.Background(), schema.Spans, schema.AllTime, nil, Moved{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +244,7 @@ func TestScanCancel(t *testing.T) {
 	t.Run("trace and series", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := h.s.Trace(ctx, synth.TraceID(0, int(t0.UnixMilli()/8))); !errors.Is(err, context.Canceled) {
+		if _, err := h.s.Trace(ctx, synth.TraceID(0, int(t0.UnixMilli()/8)), Moved{}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Trace = %v, want context.Canceled", err)
 		}
 		if _, err := h.s.Series(ctx, nil, schema.AllTime); !errors.Is(err, context.Canceled) {
@@ -308,8 +308,8 @@ func TestKeys(t *testing.T) {
 		if string(a) >= string(end) || string(end) >= string(b) {
 			t.Fatalf("end of bucket %d is not between its keys and the next bucket's", buckets[i-1])
 		}
-		if got, _ := parseDataKey(b); got != buckets[i] {
-			t.Fatalf("parseDataKey = %d, want %d", got, buckets[i])
+		if got, lsn, _ := parseDataKey(b); got != buckets[i] || lsn != 0 {
+			t.Fatalf("parseDataKey = %d, %d; want %d, 0", got, lsn, buckets[i])
 		}
 	}
 	for _, c := range []struct {

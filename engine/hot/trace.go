@@ -19,10 +19,16 @@ type traceRef struct {
 }
 
 // Trace returns every span of the trace traceID, with all columns, whatever
-// its time: a batch with no rows if the store has none. Each stored value
-// holding the trace is read and decoded once. The caller releases the batch.
-func (s *Store) Trace(ctx context.Context, traceID string) (arrow.RecordBatch, error) {
+// its time, except those in values hide hides: a batch with no rows if the
+// store has none. Each stored value holding the trace is read and decoded
+// once; an index entry whose value is gone is skipped. The caller releases
+// the batch.
+func (s *Store) Trace(ctx context.Context, traceID string, hide Moved) (arrow.RecordBatch, error) {
 	t, err := s.table(schema.Spans)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.mark(hide)
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +43,14 @@ func (s *Store) Trace(ctx context.Context, traceID string) (arrow.RecordBatch, e
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
+		bucket, lsn, err := parseDataKey(item.Key()[len(prefix):])
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		if m.hides(bucket, lsn) {
+			continue
+		}
 		rows, err := item.ValueCopy(nil)
 		if err != nil {
 			it.Close()
@@ -69,14 +83,14 @@ func (s *Store) Trace(ctx context.Context, traceID string) (arrow.RecordBatch, e
 
 // traceRows returns the rows ref names, or nil if its value is gone.
 func (s *Store) traceRows(txn *badger.Txn, t *schema.Table, ref traceRef) (arrow.RecordBatch, error) {
-	if _, err := parseDataKey(ref.dataKey); err != nil {
-		return nil, err
-	}
 	item, err := txn.Get(ref.dataKey)
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		// Only a store written by something else has an index entry
-		// without its value: Apply writes both in one transaction.
-		s.log.Warn("hot: trace index entry without its value", "key", fmt.Sprintf("%x", ref.dataKey))
+		// Apply writes a value before its index entries and DeleteMoved
+		// deletes them in the other order, so a snapshot holds an entry
+		// without its value only if the value was deleted some other way,
+		// or if the caller's mark is older than the one the value was
+		// deleted under (its rows are then in the cold tier). Either way
+		// there are no rows to return.
 		return nil, nil
 	}
 	if err != nil {
