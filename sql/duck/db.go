@@ -180,13 +180,24 @@ func (d *DB) connect() (*conn, error) {
 	if bindings.Connect(d.db, &c) == bindings.StateError {
 		return nil, errors.New("duck: connect to DuckDB")
 	}
-	return &conn{c: c}, nil
+	cn := &conn{c: c}
+	if d.pool != nil || d.mirror.c != nil {
+		if err := cn.exec("USE tael"); err != nil {
+			bindings.Disconnect(&cn.c)
+			return nil, fmt.Errorf("duck: connect: %w", err)
+		}
+	}
+	return cn, nil
 }
 
 // setup creates the _hot tables and the views, then seals the database.
 func (d *DB) setup() error {
 	var b strings.Builder
-	b.WriteString("CREATE SCHEMA _hot;\n")
+	// Everything lives in a catalog named "tael", the one Flight SQL
+	// reports, so that tael.main.spans resolves. (A named in-memory
+	// database, ":memory:tael", would be shared by every DB of the
+	// process.)
+	b.WriteString("ATTACH ':memory:' AS tael; USE tael; CREATE SCHEMA _hot;\n")
 	for _, t := range schema.Tables() {
 		fmt.Fprintf(&b, "CREATE TABLE _hot.%s (%s, _lsn UBIGINT);\n", t.Name, columnDefs(t.Schema))
 		b.WriteString(viewSQL(t, nil))

@@ -96,6 +96,13 @@ func TestBasics(t *testing.T) {
 	if got := rows(t, d, "SELECT $1::BIGINT + 1, $2", int64(41), "x"); got[0][0] != "42" || got[0][1] != "x" {
 		t.Errorf("params: %v", got)
 	}
+	if got := rows(t, d, "SELECT current_database(), count(*) FROM tael.main.spans"); got[0][0] != "tael" {
+		t.Errorf("catalog: %v", got)
+	}
+	st, err := d.Prepare(context.Background(), "SELECT ?, ? + 1")
+	if err != nil || st.Params.NumFields() != 2 { // the result is typed only once bound
+		t.Errorf("prepare SELECT ?: %+v, %v", st, err)
+	}
 }
 
 func mustTable(t *testing.T, id schema.ID) *schema.Table {

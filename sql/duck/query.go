@@ -157,11 +157,21 @@ func (c *conn) describe(p *prepared) (*Statement, error) {
 			names[i] = bindings.PreparedStatementColumnName(p.stmt, i)
 		}
 		s, ed := bindings.NewArrowSchema(opts, types, names)
+		if err := errData(ed); err != nil {
+			// A column DuckDB cannot type before binding (SELECT ?):
+			// describe column by column, such a one as null.
+			fields := make([]arrow.Field, n)
+			for i := range n {
+				fields[i] = arrow.Field{Name: names[i], Type: arrow.Null, Nullable: true}
+				one, ed := bindings.NewArrowSchema(opts, types[i:i+1], names[i:i+1])
+				if errData(ed) == nil && one.NumFields() == 1 {
+					fields[i] = one.Field(0)
+				}
+			}
+			s = arrow.NewSchema(fields, nil)
+		}
 		for i := range types {
 			bindings.DestroyLogicalType(&types[i])
-		}
-		if err := errData(ed); err != nil {
-			return nil, fmt.Errorf("duck: result schema: %w", err)
 		}
 		st.Schema, _ = retypeSchema(s, "UTC")
 	}
