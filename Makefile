@@ -11,7 +11,8 @@ TIMEOUT ?= 14m
 # `make fuzz FUZZ_TARGETS=engine/hot:FuzzDecodeValue`.
 FUZZ_TARGETS := engine/wal:FuzzOpenReplay engine/fts:FuzzParseQuery \
 	ingest/otlp:FuzzTraces ingest/otlp:FuzzLogs ingest/otlp:FuzzMetrics ingest/otlp:FuzzHTTPTraces \
-	ingest/llm:FuzzExtract ingest/remotewrite:FuzzRemoteWrite ingest/remotewrite:FuzzDecodeV1
+	ingest/llm:FuzzExtract ingest/remotewrite:FuzzRemoteWrite ingest/remotewrite:FuzzDecodeV1 \
+	sql:FuzzDecodeTicket
 FUZZTIME ?= 3s
 
 ## run: start flightd on the embedded defaults (./data, loopback ports)

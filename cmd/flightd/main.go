@@ -3,8 +3,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tael/tael/sql/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -14,6 +19,8 @@ const usage = `flightd — tael telemetry analytics server
 
 Usage:
   flightd [serve] [flags]   run the server (the default)
+  flightd compact [flags]   move hot rows to Parquet now (server stopped)
+  flightd sql [flags] [query]  run SQL against a Flight SQL server
   flightd version           print the version
   flightd help              show this help
 
@@ -33,6 +40,12 @@ func run(args []string) int {
 	switch cmd {
 	case "serve":
 		return serve(args)
+	case "compact":
+		return compact(args)
+	case "sql":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		return cli.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("flightd", version)
 		return 0

@@ -39,7 +39,8 @@ func startFlightd(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{addr: make(chan string, 1)}
 	p.cmd = exec.Command(os.Args[0], args...)
-	p.cmd.Env = append(append(os.Environ(), "TAEL_TEST_FLIGHTD=1"), env...)
+	// Every listener on a free port unless the test says otherwise.
+	p.cmd.Env = append(append(os.Environ(), "TAEL_TEST_FLIGHTD=1", "TAEL_FLIGHT=127.0.0.1:0"), env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestServeReadyMetricsAndCleanStop(t *testing.T) {
 
 	// A second flightd on the same directory refuses to start and says why.
 	second := exec.Command(os.Args[0], "--data-dir", dir, "--http", "127.0.0.1:0", "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0")
-	second.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1")
+	second.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1", "TAEL_FLIGHT=127.0.0.1:0")
 	out, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), dir) || !strings.Contains(string(out), "in use") {
 		t.Fatalf("second flightd on %s: err=%v output:\n%s", dir, err, out)

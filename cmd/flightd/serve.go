@@ -39,6 +39,9 @@ type serveConfig struct {
 	logFormat string
 
 	captureLLMContent bool
+
+	storage storageConfig
+	sql     sqlConfig
 }
 
 func newServeFlags(c *serveConfig) *flag.FlagSet {
@@ -53,6 +56,8 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 	fs.BoolVar(&c.insecure, "insecure", false, "allow listening on non-loopback addresses without authentication")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	addStorageFlags(fs, &c.storage)
+	addSQLFlags(fs, &c.sql)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: flightd [serve] [flags]\n\nEvery flag can also be set as TAEL_<FLAG>, e.g. TAEL_DATA_DIR.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -61,6 +66,12 @@ func newServeFlags(c *serveConfig) *flag.FlagSet {
 }
 
 func (c *serveConfig) validate() error {
+	if err := c.storage.validate(); err != nil {
+		return err
+	}
+	if err := c.sql.validate(); err != nil {
+		return err
+	}
 	if c.hotWindow <= 0 {
 		return fmt.Errorf("--hot-window must be positive, got %s", c.hotWindow)
 	}
@@ -70,6 +81,9 @@ func (c *serveConfig) validate() error {
 		host, _, err := net.SplitHostPort(a.addr)
 		if err != nil {
 			return fmt.Errorf("--%s %q: %w", a.flag, a.addr, err)
+		}
+		if a.flag == "flight" && c.sql.authenticated() {
+			continue
 		}
 		if !isLoopback(host) && !c.insecure {
 			return fmt.Errorf("--%s %q listens beyond loopback, and authentication is not configured; pass --insecure to allow it", a.flag, a.addr)
@@ -112,6 +126,9 @@ func serve(args []string) int {
 		return 2
 	}
 	log, err := newLogger(c.logLevel, c.logFormat)
+	if err == nil {
+		err = c.storage.load(fs)
+	}
 	if err == nil {
 		err = c.validate()
 	}
@@ -164,17 +181,29 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	eo.Logger = log.With("component", "engine")
 	eo.Registerer = reg
 	eo.HotWindow = c.hotWindow
+	c.storage.apply(&eo)
 	eng, err := engine.Open(ctx, c.dataDir, eo)
 	if err != nil {
 		shutdownHTTP(hs, log)
 		return err
 	}
-	recv, err := startReceivers(c, eng, reg, log, &write)
-	if err != nil {
-		shutdownHTTP(hs, log)
+	closeEngine := func() {
 		if cerr := eng.Close(); cerr != nil {
 			log.Error("close engine", "err", cerr)
 		}
+	}
+	sqls, err := startSQL(ctx, c, eng, log)
+	if err != nil {
+		shutdownHTTP(hs, log)
+		closeEngine()
+		return err
+	}
+	recv, err := startReceivers(c, eng, reg, log, &write)
+	if err != nil {
+		sqls.stop(context.Background())
+		shutdownHTTP(hs, log)
+		closeEngine()
+		sqls.db.Close()
 		return err
 	}
 	ready.Store(true)
@@ -187,16 +216,22 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		err = fmt.Errorf("http server: %w", err)
 	case err = <-recv.done:
 		err = fmt.Errorf("otlp server: %w", err)
+	case err = <-sqls.done:
+		err = fmt.Errorf("flight sql server: %w", err)
 	}
 	ready.Store(false)
 	// Stop taking data first, so every request still in flight is appended
 	// and answered before the engine closes.
 	stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	recv.stop(stopCtx)
+	sqls.stop(stopCtx)
 	cancel()
 	shutdownHTTP(hs, log)
 	if cerr := eng.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close engine: %w", cerr)
+	}
+	if cerr := sqls.db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close duckdb: %w", cerr)
 	}
 	if err == nil {
 		log.Info("flightd stopped cleanly")

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+var flightRE = regexp.MustCompile(`msg="flight sql listening" addr=(\S+)`)
+
+// flightAddr waits for flightd's Flight SQL listening line.
+func (p *proc) flightAddr(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := flightRE.FindStringSubmatch(p.log()); m != nil {
+			return m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no flight sql listening line:\n%s", p.log())
+	return ""
+}
+
+// query runs q through arrow-go's Flight SQL client and returns the rows
+// as strings.
+func query(t *testing.T, addr, q string) [][]string {
+	t.Helper()
+	ctx := context.Background()
+	cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	info, err := cl.Execute(ctx, q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if len(info.Endpoint) != 1 {
+		t.Fatalf("%s: %d endpoints", q, len(info.Endpoint))
+	}
+	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	var out [][]string
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := range int(rec.NumRows()) {
+			row := make([]string, rec.NumCols())
+			for j, c := range rec.Columns() {
+				row[j] = strings.Clone(c.ValueStr(i))
+			}
+			out = append(out, row)
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sendSpans(t *testing.T, grpcAddr string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "chatbot"))))
+	tr := tp.Tracer("e2e")
+	for i := range n {
+		_, s := tr.Start(ctx, fmt.Sprintf("step %d", i%4))
+		if i%5 == 0 {
+			s.SetAttributes(attribute.String("gen_ai.request.model", "gpt-4o"), attribute.Int("gen_ai.usage.input_tokens", 10+i))
+		}
+		s.End()
+	}
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSQLHotThenCold sends spans over OTLP, reads them through Flight SQL,
+// stops flightd, compacts everything with `flightd compact --older-than 0s`,
+// restarts it and reads the same answers, now from Parquet.
+func TestSQLHotThenCold(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--http", "127.0.0.1:0", "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"}
+	p := startFlightd(t, nil, args...)
+	waitReady(t, p.waitAddr(t))
+	m := otlpRE.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("no otlp listening line:\n%s", p.log())
+	}
+	sendSpans(t, m[1], 60)
+	addr := p.flightAddr(t)
+	const q = "SELECT operation, count(*), sum(input_tokens), min(start_time) > TIMESTAMP '2020-01-01' FROM spans GROUP BY 1 ORDER BY 1"
+	hot := query(t, addr, q)
+	if len(hot) != 4 || hot[0][1] != "15" {
+		t.Fatalf("hot answer: %v", hot)
+	}
+	if got := query(t, addr, "SELECT count(*) FROM _hot.spans"); got[0][0] != "60" {
+		t.Fatalf("hot rows: %v", got)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("flightd exit: %v\n%s", err, p.log())
+	}
+
+	c := exec.Command(os.Args[0], "compact", "--data-dir", dir, "--older-than", "0s")
+	c.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1")
+	out, err := c.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "flightd compact done") || !strings.Contains(string(out), "rows=60") {
+		t.Fatalf("flightd compact: %v\n%s", err, out)
+	}
+
+	p = startFlightd(t, nil, args...)
+	waitReady(t, p.waitAddr(t))
+	addr = p.flightAddr(t)
+	if cold := query(t, addr, q); fmt.Sprint(cold) != fmt.Sprint(hot) {
+		t.Errorf("cold answer %v, hot answer %v", cold, hot)
+	}
+	if got := query(t, addr, "SELECT count(*) FROM _hot.spans"); got[0][0] != "0" {
+		t.Errorf("hot rows after compaction: %v", got)
+	}
+
+	// The command-line client, with the query on stdin.
+	c = exec.Command(os.Args[0], "sql", "--flight", addr, "--format", "csv")
+	c.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1")
+	c.Stdin = strings.NewReader("SELECT count(*) AS n, count(DISTINCT trace_id) > 0 AS traced FROM spans")
+	out, err = c.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "n,traced\n60,true" {
+		t.Errorf("flightd sql: %v\n%s", err, out)
+	}
+	c = exec.Command(os.Args[0], "sql", "--flight", addr, "SELEKT 1")
+	c.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1")
+	out, err = c.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "syntax error") {
+		t.Errorf("flightd sql with bad SQL: %v\n%s", err, out)
+	}
+}
