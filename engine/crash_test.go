@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -16,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/tael/tael/engine/blob"
+	"github.com/tael/tael/engine/hot"
 	"github.com/tael/tael/internal/synth"
 	"github.com/tael/tael/schema"
 )
@@ -51,6 +54,10 @@ func crashOptions() Options {
 		CheckpointInterval: 20 * time.Millisecond,
 		WALSegmentSize:     1 << 20,
 		HotBucketWidth:     10 * time.Second,
+		// The batches are older than the hot window: compaction moves
+		// them to Parquet while the child runs, so kills land in every
+		// step of it too.
+		CompactInterval: 20 * time.Millisecond,
 	}
 }
 
@@ -150,6 +157,11 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	if n := len(e.cold.Manifest().Files); n == 0 {
+		t.Error("no cold file: compaction never ran between the kills")
+	} else {
+		t.Logf("%d cold files after the rounds", n)
+	}
 	checked := 0
 	for k := range acked {
 		if checked++; checked > 100 {
@@ -232,6 +244,7 @@ func verifyCrashDir(t *testing.T, dir string, acked map[int]bool) map[int]bool {
 	if err != nil {
 		t.Fatalf("reopen after crash: %v", err)
 	}
+	t.Logf("cold files: %d, quarantined: %v", len(e.cold.Manifest().Files), e.cold.Quarantined())
 	counts := map[int]int{}
 	rr, err := e.Scan(context.Background(), schema.Spans, schema.AllTime, []string{"start_time"})
 	if err != nil {
@@ -257,10 +270,35 @@ func verifyCrashDir(t *testing.T, dir string, acked map[int]bool) map[int]bool {
 	}
 	for k := range acked {
 		if counts[k] == 0 {
-			t.Errorf("acknowledged batch %d lost", k)
+			t.Errorf("acknowledged batch %d lost (start %s)", k, crashBase.Add(time.Duration(k)*crashSlot).Format(time.RFC3339Nano))
 		}
 		if b, err := e.Blob(context.Background(), crashPrompt(k).SHA256); err != nil || b.Text != crashPrompt(k).Text {
 			t.Errorf("acknowledged batch %d: prompt %+v, %v", k, b, err)
+		}
+	}
+	if t.Failed() {
+		m := e.cold.Manifest()
+		t.Logf("manifest v%d moved %+v", m.Version, m.Moved)
+		for _, f := range m.Files {
+			t.Logf("file %s rows %d time %s .. %s", f.Path, f.Rows, time.Unix(0, f.MinTime).UTC().Format(time.RFC3339Nano), time.Unix(0, f.MaxTime).UTC().Format(time.RFC3339Nano))
+		}
+		t.Logf("garbage %v quarantined %v hot applied %d", m.Garbage, e.cold.Quarantined(), e.applied.get())
+		raw := map[int]int{}
+		err := e.hot.ScanBatches(context.Background(), schema.Spans, schema.AllTime, hot.Moved{}, func(lsn uint64, rec arrow.RecordBatch) error {
+			col := rec.Column(7).(*array.Timestamp)
+			raw[int(time.Duration(int64(col.Value(0))-crashBase.UnixNano())/crashSlot)] += col.Len()
+			return nil
+		})
+		t.Logf("hot rows ignoring the mark, by batch: %v (err %v)", raw, err)
+		_ = filepath.Walk(filepath.Join(e.cold.Dir()), func(p string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() {
+				t.Logf("on disk: %s (%d bytes)", p, info.Size())
+			}
+			return nil
+		})
+		for _, f := range m.Garbage {
+			st, err := os.Stat(filepath.Join(e.cold.Dir(), f.Path))
+			t.Logf("garbage file %s: %v %v", f.Path, st != nil, err)
 		}
 	}
 	if err := e.Close(); err != nil {

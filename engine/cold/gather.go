@@ -45,9 +45,15 @@ func gatherData(ctx context.Context, mem memory.Allocator, a arrow.Array, idx []
 			}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ind := int32Array(mem, idx)
 	defer ind.Release()
-	out, err := compute.TakeArray(compute.WithAllocator(ctx, mem), a, ind)
+	// Not ctx: arrow-go's take kernels leak their buffers when their
+	// context is cancelled mid-way (seen in engine's TestCrashRecovery). A
+	// take of one row group is short; ctx is checked between columns.
+	out, err := compute.TakeArray(compute.WithAllocator(context.Background(), mem), a, ind)
 	if err != nil {
 		return nil, fmt.Errorf("take %s: %w", a.DataType(), err)
 	}

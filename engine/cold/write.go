@@ -189,6 +189,12 @@ func writeGroups(ctx context.Context, mem memory.Allocator, fw *pqarrow.FileWrit
 			cancel() // and drain, so that the goroutine ends
 		}
 	}
+	if err == nil {
+		// The gatherer stops without a word when ctx ends while it waits
+		// to hand over a row group: never take that for the end of the
+		// rows, or a file missing row groups would be committed.
+		err = ctx.Err()
+	}
 	return err
 }
 
@@ -457,7 +463,7 @@ var extraProps func(t *schema.Table) []parquet.WriterProperty
 
 // defaultPageBytes is the data page size limit (uncompressed bytes). See
 // doc.go for the measurements behind it.
-const defaultPageBytes = 1 << 20
+const defaultPageBytes = 64 << 10
 
 // bloomFPP is the false positive rate of the trace_id bloom filters: 1.2
 // bytes per distinct trace id in a row group (0.15 byte per span at 8 spans
