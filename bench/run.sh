@@ -4,7 +4,9 @@
 # machine: these are wall-clock figures.
 #
 #   bash bench/run.sh            # everything (about 10 minutes on 2 cores)
-#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite
+#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite sql
+#   (sql is not in the default list: it builds 10,000,000 compacted spans first,
+#   about 10 minutes on 2 cores; TAEL_BENCH_SPANS overrides the size)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 groups=${*:-"wal hot engine blob fts otlp remotewrite"}
@@ -20,6 +22,7 @@ for g in $groups; do
     fts) b -bench 'BenchmarkIndex/batch=1024$' -benchtime 3x ./engine/fts/ ;;
     otlp) b -bench 'BenchmarkTraces|BenchmarkGRPCTraces' -benchtime 3s ./ingest/otlp/ ;;
     remotewrite) b -bench 'BenchmarkRemoteWrite' -benchtime 3s ./ingest/remotewrite/ ;;
+    sql) TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkSelectStar|BenchmarkFourQueries' -benchtime 3x -timeout 60m ./bench/sqlbench/ ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
 done
