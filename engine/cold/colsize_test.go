@@ -35,6 +35,9 @@ func TestColSizes(t *testing.T) {
 	case "synth":
 		rec = spanSources[0].make(memory.DefaultAllocator, 200000, t0, 1)
 	}
+	if v := os.Getenv("PAGE"); v != "" {
+		fmt.Sscan(v, &opts.pageBytes)
+	}
 	if v := os.Getenv("RG"); v != "" {
 		fmt.Sscan(v, &opts.RowGroupRows)
 	}

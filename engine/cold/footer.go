@@ -26,6 +26,10 @@ type footer struct {
 	// leaves[i] are the Parquet leaf columns of the table's field i.
 	leaves [][]int
 
+	// traceStats are the trace_id statistics of a spans file's row groups,
+	// decoded on the first Trace.
+	traceStats traceStats
+
 	// blooms holds the trace_id bloom filter of each row group of a spans
 	// file, read on the first Trace that needs them.
 	blooms struct {
@@ -79,8 +83,14 @@ func (c *footerCache) clear() {
 // readProps are the Parquet reader properties. Page buffers come from the Go
 // heap: the reader pools them and frees them through finalizers.
 func readProps() *parquet.ReaderProperties {
-	return parquet.NewReaderProperties(memory.NewGoAllocator())
+	p := parquet.NewReaderProperties(memory.NewGoAllocator())
+	p.BufferedStreamEnabled = bufferedStream
+	return p
 }
+
+// bufferedStream makes the Parquet reader read column chunks through a
+// buffer instead of whole; see doc.go.
+var bufferedStream = true
 
 // footer returns the footer of f, reading and checking it on a cache miss:
 // the file must hold the Arrow schema of f's table.
@@ -106,7 +116,10 @@ func (s *Store) footer(f File) (*footer, error) {
 		return nil, fmt.Errorf("cold: read footer of %s: %w", f.Path, err)
 	}
 	if err := t.Check(sc); err != nil {
-		return nil, fmt.Errorf("cold: file %s: %w", f.Path, err)
+		// Files store zone-less times (zone.go).
+		if !sameColumns(sc, fileSchema(t)) {
+			return nil, fmt.Errorf("cold: file %s: %w", f.Path, err)
+		}
 	}
 	ft := &footer{meta: r.MetaData(), leaves: make([][]int, len(fr.Manifest.Fields))}
 	for i := range fr.Manifest.Fields {

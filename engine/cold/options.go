@@ -24,8 +24,12 @@ type Options struct {
 	// Clock returns the current time; it stamps removed files (Garbage) and
 	// decides when their grace has passed. Nil means time.Now.
 	Clock func() time.Time
-	// RowGroupRows is the number of rows per Parquet row group; the last
-	// row group of a file holds the rest. Zero means DefaultRowGroupRows.
+	// RowGroupRows is the number of rows per Parquet row group of every
+	// table (a file's rows are cut into row groups of nearly equal size, at
+	// most this). Zero means each table's measured default: 4,096 for spans
+	// (a Trace lookup decodes about one row group's nested columns, so
+	// small ones keep it fast), 65,536 for the others (fewer, larger row
+	// groups compress better and scan faster); see doc.go.
 	RowGroupRows int
 	// GCGrace is how long a removed file stays on disk after the Commit that
 	// removed it, because readers that took an older Manifest (DuckDB among
@@ -41,24 +45,17 @@ type Options struct {
 	// (trace_id, start_time). Only the benchmarks that chose the order set
 	// it; see doc.go.
 	spansByService bool
-	// pageBytes is the Parquet data page size limit, in uncompressed
-	// bytes; 0 means defaultPageBytes. Only benchmarks set it.
+	// pageBytes is the Parquet data page size limit of every table, in
+	// uncompressed bytes; 0 means each table's default. Only benchmarks
+	// set it.
 	pageBytes int64
 }
-
-// DefaultRowGroupRows is the row-group size used when Options.RowGroupRows
-// is zero. BenchmarkTraceLookup and BenchmarkScanSpans chose it (2 cores, see
-// doc.go): a Trace lookup decodes about one row group per file holding the
-// trace, so its latency grows with the row group, while scans and bytes per
-// row get worse only below a few thousand rows.
-const DefaultRowGroupRows = 16384
 
 // DefaultOptions returns the options a Store uses when a field is zero.
 func DefaultOptions() Options {
 	return Options{
 		Allocator:    memory.DefaultAllocator,
 		Clock:        time.Now,
-		RowGroupRows: DefaultRowGroupRows,
 		GCGrace:      10 * time.Minute,
 	}
 }
@@ -75,14 +72,11 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = d.Clock
 	}
-	if o.RowGroupRows <= 0 {
-		o.RowGroupRows = d.RowGroupRows
+	if o.RowGroupRows < 0 {
+		o.RowGroupRows = 0
 	}
 	if o.GCGrace <= 0 {
 		o.GCGrace = d.GCGrace
-	}
-	if o.pageBytes <= 0 {
-		o.pageBytes = defaultPageBytes
 	}
 	if o.FaultHook == nil {
 		o.FaultHook = func(string) error { return nil }

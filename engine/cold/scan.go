@@ -269,7 +269,8 @@ func readRowGroup(ctx context.Context, mem memory.Allocator, fr *pqarrow.FileRea
 		if err != nil {
 			return nil, err
 		}
-		cols[i] = c
+		cols[i] = relabel(c, t.Schema.Field(need[i]).Type) // see zone.go
+		c.Release()
 	}
 	n := int(tbl.NumRows())
 	out := make([]arrow.Array, len(fields))

@@ -3,6 +3,7 @@ package cold
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -265,8 +266,15 @@ func TestScanCancel(t *testing.T) {
 }
 
 func TestTrace(t *testing.T) {
+	for _, byService := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byService=%v", byService), func(t *testing.T) { testTrace(t, byService) })
+	}
+}
+
+func testTrace(t *testing.T, byService bool) {
 	h := newHarness(t)
 	h.opts.RowGroupRows = 256
+	h.opts.spansByService = byService
 	h.reopen()
 	// Three files in two hours. Seeds 1 and 2 share trace ids where their
 	// trace numbers overlap (synth derives ids from seed and number), so use
@@ -728,5 +736,50 @@ func TestCorruptManifest(t *testing.T) {
 	// The data file is still there: nothing was deleted as an orphan.
 	if _, err := os.Stat(filepath.Join(h.dir, f.Path)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTraceOTel looks up traces of OTel-like spans (variable trace sizes,
+// exception events) in files of both sort orders, with default row groups
+// and pages.
+func TestTraceOTel(t *testing.T) {
+	for _, byService := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byService=%v", byService), func(t *testing.T) {
+			h := newHarness(t)
+			h.opts.RowGroupRows = 0
+			h.opts.spansByService = byService
+			h.reopen()
+			gen := newOTelGen(3)
+			var recs []arrow.RecordBatch
+			for i := range 2 {
+				r := gen.spans(h.mem, 20000, t0.Add(time.Duration(i)*30*time.Minute), 30*time.Minute)
+				recs = append(recs, r)
+				h.write(schema.Spans, t0, r)
+			}
+			defer releaseAll(recs)
+			byTrace := traceRows(recs)
+			n := 0
+			for id, want := range byTrace {
+				if n++; n > 150 {
+					break
+				}
+				rec, err := h.s.Trace(context.Background(), nil, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := rowStrings(rec, nil)
+				rec.Release()
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					for i := range min(len(got), len(want)) {
+						if got[i] != want[i] {
+							t.Logf("got  %s\nwant %s", got[i], want[i])
+							break
+						}
+					}
+					t.Fatalf("trace %s: got %d spans, want %d", id, len(got), len(want))
+				}
+			}
+		})
 	}
 }

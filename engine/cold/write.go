@@ -57,7 +57,8 @@ func (s *Store) Write(ctx context.Context, table schema.ID, hour int64, recs []a
 	}
 	order := sortOrder(t, s.opts.spansByService)
 	perm := sortRows(rec, order)
-	groups := splitRows(n, s.opts.RowGroupRows)
+	lay := s.layout(t)
+	groups := splitRows(n, lay.rowGroupRows)
 
 	id, err := newID(s.clock())
 	if err != nil {
@@ -73,7 +74,7 @@ func (s *Store) Write(ctx context.Context, table schema.ID, hour int64, recs []a
 		return File{}, fmt.Errorf("cold: write %s: create partition: %w", rel, err)
 	}
 	tmp := s.path(path.Join(dir, id+tmpSuffix))
-	size, err := s.writeTmp(ctx, tmp, t, rec, perm, groups, order)
+	size, err := s.writeTmp(ctx, tmp, t, lay, rec, perm, groups, order)
 	if err != nil {
 		_ = os.Remove(tmp)
 		return File{}, fmt.Errorf("cold: write %s: %w", rel, err)
@@ -97,7 +98,7 @@ func (s *Store) Write(ctx context.Context, table schema.ID, hour int64, recs []a
 
 // writeTmp writes rec's rows in perm order to the new file tmp, one row
 // group per entry of groups, fsyncs it and returns its size.
-func (s *Store) writeTmp(ctx context.Context, tmp string, t *schema.Table, rec arrow.RecordBatch, perm []int32, groups [][2]int, order []string) (int64, error) {
+func (s *Store) writeTmp(ctx context.Context, tmp string, t *schema.Table, lay layout, rec arrow.RecordBatch, perm []int32, groups [][2]int, order []string) (int64, error) {
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return 0, err
@@ -107,12 +108,14 @@ func (s *Store) writeTmp(ctx context.Context, tmp string, t *schema.Table, rec a
 		return 0, fmt.Errorf("write: %w", err)
 	}
 	bw := bufio.NewWriterSize(out, writeBufferSize)
-	props := writerProps(t, s.opts.RowGroupRows, s.opts.pageBytes, bloomNDV(t, rec, perm, groups, order), order)
-	fw, err := pqarrow.NewFileWriter(t.Schema, bw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(memory.NewGoAllocator())))
+	props := writerProps(t, lay, bloomNDV(t, rec, perm, groups, order), order)
+	fw, err := pqarrow.NewFileWriter(fileSchema(t), bw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(memory.NewGoAllocator())))
 	if err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
-	if err := writeGroups(ctx, s.mem, fw, rec, perm, groups); err != nil {
+	frec := relabelRecord(rec, fileSchema(t)) // see zone.go
+	defer frec.Release()
+	if err := writeGroups(ctx, s.mem, fw, frec, perm, groups); err != nil {
 		_ = fw.Close()
 		return 0, err
 	}
@@ -302,15 +305,48 @@ func timeBounds(t *schema.Table, rec arrow.RecordBatch) (int64, int64, error) {
 	return lo, hi, nil
 }
 
-// Compression and encodings. See doc.go for the measurements behind them.
-var (
-	// zstdLevel is the zstd level of every column. Level 1 (klauspost's
-	// SpeedFastest) wrote synth spans at about the same size as the default
-	// level 3 and faster; see doc.go.
-	zstdLevel = 1
-	// deltaTimestamps encodes timestamps with DELTA_BINARY_PACKED.
-	deltaTimestamps = true
-)
+// layout is how one table's files are cut and compressed.
+type layout struct {
+	rowGroupRows int
+	pageBytes    int64 // data page size limit, uncompressed bytes
+	zstdLevel    int
+}
+
+// tableLayouts are the measured defaults (see doc.go for the numbers):
+//   - spans: 4,096-row row groups and 64 KiB pages, because a Trace lookup
+//     decodes the pages of the trace's rows in flat columns and the nested
+//     columns of its row group up to them, so its cost grows with both;
+//     zstd level 1 (klauspost's SpeedFastest), because writing spans is the
+//     busiest path and level 3 saved only 3% of the bytes.
+//   - metrics and metrics_5m: 65,536-row row groups, 1 MiB pages and zstd
+//     level 3: series-sorted samples compress 10% better at level 3, and
+//     nothing looks them up by row.
+//   - logs and trace_comments: 65,536-row row groups, 1 MiB pages, level 1.
+var tableLayouts = map[schema.ID]layout{
+	schema.Spans:         {rowGroupRows: 4096, pageBytes: 64 << 10, zstdLevel: 1},
+	schema.Logs:          {rowGroupRows: 65536, pageBytes: 1 << 20, zstdLevel: 1},
+	schema.Metrics:       {rowGroupRows: 65536, pageBytes: 1 << 20, zstdLevel: 3},
+	schema.Metrics5m:     {rowGroupRows: 65536, pageBytes: 1 << 20, zstdLevel: 3},
+	schema.TraceComments: {rowGroupRows: 65536, pageBytes: 1 << 20, zstdLevel: 1},
+}
+
+// layout returns t's layout with the options' overrides applied.
+func (s *Store) layout(t *schema.Table) layout {
+	l, ok := tableLayouts[t.ID]
+	if !ok {
+		l = layout{rowGroupRows: 65536, pageBytes: 1 << 20, zstdLevel: 1}
+	}
+	if s.opts.RowGroupRows > 0 {
+		l.rowGroupRows = s.opts.RowGroupRows
+	}
+	if s.opts.pageBytes > 0 {
+		l.pageBytes = s.opts.pageBytes
+	}
+	return l
+}
+
+// deltaTimestamps encodes timestamps with DELTA_BINARY_PACKED.
+const deltaTimestamps = true
 
 // noDict are the columns written without dictionary encoding: identifiers,
 // hashes, free text and measurements, whose values rarely repeat within a
@@ -410,16 +446,16 @@ func leafType(s *arrow.Schema, p string) arrow.Type {
 }
 
 // writerProps returns the Parquet writer properties for a file of t.
-func writerProps(t *schema.Table, rowGroupRows int, pageBytes, traceNDV int64, order []string) *parquet.WriterProperties {
+func writerProps(t *schema.Table, lay layout, traceNDV int64, order []string) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(memory.NewGoAllocator()),
 		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(zstdLevel),
+		parquet.WithCompressionLevel(lay.zstdLevel),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithPageIndexEnabled(true),
-		parquet.WithMaxRowGroupLength(int64(rowGroupRows)),
-		parquet.WithDataPageSize(pageBytes),
+		parquet.WithMaxRowGroupLength(int64(lay.rowGroupRows)),
+		parquet.WithDataPageSize(lay.pageBytes),
 		parquet.WithCreatedBy("tael cold tier (" + parquet.DefaultCreatedBy + ")"),
 	}
 	for _, c := range noDict[t.ID] {
@@ -460,10 +496,6 @@ func writerProps(t *schema.Table, rowGroupRows int, pageBytes, traceNDV int64, o
 
 // extraProps, when set (by experiments in tests), adds writer properties.
 var extraProps func(t *schema.Table) []parquet.WriterProperty
-
-// defaultPageBytes is the data page size limit (uncompressed bytes). See
-// doc.go for the measurements behind it.
-const defaultPageBytes = 64 << 10
 
 // bloomFPP is the false positive rate of the trace_id bloom filters: 1.2
 // bytes per distinct trace id in a row group (0.15 byte per span at 8 spans
