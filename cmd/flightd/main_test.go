@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -155,6 +156,16 @@ func TestServeReadyMetricsAndCleanStop(t *testing.T) {
 	}
 }
 
+// writeFile writes s to a new file and returns its path.
+func writeFile(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tael.toml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestBadFlags(t *testing.T) {
 	cases := []struct {
 		name string
@@ -167,6 +178,14 @@ func TestBadFlags(t *testing.T) {
 		{"bad env duration", []string{"TAEL_HOT_WINDOW=soon"}, nil, "TAEL_HOT_WINDOW"},
 		{"public address without auth", nil, []string{"--http", "0.0.0.0:7701"}, "--insecure"},
 		{"unknown command", nil, []string{"frobnicate"}, "unknown command"},
+		{"bad retention", nil, []string{"--retention-logs", "a week"}, "invalid value"},
+		{"negative retention", []string{"TAEL_RETENTION_TRACES=-1h"}, nil, "must not be negative"},
+		{"missing config", nil, []string{"--config", "/nonexistent/tael.toml"}, "--config"},
+		{"config with an unknown setting", nil, []string{"--config", writeFile(t, "[retention]\ntraces = \"7d\"\nspans = \"1d\"\n")}, `unknown retention setting "spans"`},
+		{"config with a bad duration", nil, []string{"--config", writeFile(t, "[retention]\nlogs = \"soon\"\n")}, "retention.logs"},
+		{"config with an unknown table", nil, []string{"--config", writeFile(t, "[compaction]\nevery = 1\n")}, "unknown setting"},
+		{"basic auth without a password", nil, []string{"--auth-basic", "ana"}, "user:password"},
+		{"tls cert without key", nil, []string{"--tls-cert", "c.pem"}, "--tls-key"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -181,5 +200,26 @@ func TestBadFlags(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s", c.want, out)
 			}
 		})
+	}
+}
+
+// TestConfigRetention checks that the TOML file sets retention and that
+// flags and the environment win over it.
+func TestConfigRetention(t *testing.T) {
+	var c serveConfig
+	fs := newServeFlags(&c)
+	cfg := writeFile(t, "[retention]\ntraces = \"7d\"\nlogs = \"36h\"\nllm_payloads = \"2d\"\nrollups = \"400d\"\n")
+	t.Setenv("TAEL_RETENTION_ROLLUPS", "30d")
+	if err := parseFlags(fs, []string{"--config", cfg, "--retention-logs", "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.storage.load(fs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Duration{"traces": 7 * 24 * time.Hour, "logs": time.Hour, "llm-payloads": 48 * time.Hour, "rollups": 30 * 24 * time.Hour, "metrics": 0}
+	for k, w := range want {
+		if got := *c.storage.retention[k]; got != w {
+			t.Errorf("retention %s = %s, want %s", k, got, w)
+		}
 	}
 }
