@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tael/tael/engine"
+	"github.com/tael/tael/promql"
 )
 
 // shutdownTimeout bounds a graceful stop: in-flight requests get this long
@@ -163,8 +164,10 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	var write lateHandler
+	var write, prom lateHandler
 	mux.Handle("/api/v1/write", &write)
+	// The Prometheus HTTP API: every other /api/v1/ path.
+	mux.Handle("/api/v1/", &prom)
 
 	ln, err := net.Listen("tcp", c.http)
 	if err != nil {
@@ -206,6 +209,11 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		sqls.db.Close()
 		return err
 	}
+	po := promql.DefaultAPIOptions()
+	po.Logger = log.With("component", "promql")
+	po.Registerer = reg
+	po.Version = version
+	prom.set(promql.NewAPI(eng, po))
 	ready.Store(true)
 	log.Info("flightd ready", "version", version, "data_dir", c.dataDir, "hot_window", c.hotWindow)
 

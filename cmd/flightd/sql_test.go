@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -155,5 +159,44 @@ func TestSQLHotThenCold(t *testing.T) {
 	out, err = c.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "syntax error") {
 		t.Errorf("flightd sql with bad SQL: %v\n%s", err, out)
+	}
+}
+
+// TestPromQLAPI writes samples with remote-write and reads them back
+// through the Prometheus HTTP API on the same port.
+func TestPromQLAPI(t *testing.T) {
+	p := startFlightd(t, nil, "--data-dir", t.TempDir(), "--http", "127.0.0.1:0", "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0")
+	base := p.waitAddr(t)
+	waitReady(t, base)
+	now := time.Now().Add(-time.Minute).Truncate(time.Second)
+	wr := prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+		Labels:  []prompb.Label{{Name: "__name__", Value: "queue_depth"}, {Name: "job", Value: "worker"}},
+		Samples: []prompb.Sample{{Value: 3, Timestamp: now.UnixMilli()}, {Value: 7, Timestamp: now.Add(15 * time.Second).UnixMilli()}},
+	}}}
+	raw, err := wr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("remote-write: %s", resp.Status)
+	}
+	code, body := get(t, base+"/api/v1/query?query=max_over_time(queue_depth[5m])&time="+fmt.Sprint(now.Add(30*time.Second).Unix()))
+	if code != http.StatusOK || !strings.Contains(body, `"job":"worker"`) || !strings.Contains(body, `"7"]`) {
+		t.Fatalf("query: %d %s", code, body)
+	}
+	code, body = get(t, base+"/api/v1/query?query=sum(")
+	if code != http.StatusBadRequest || !strings.Contains(body, `"errorType":"bad_data"`) {
+		t.Fatalf("bad query: %d %s", code, body)
+	}
+	if code, body = get(t, base+"/api/v1/status/buildinfo"); code != http.StatusOK || !strings.Contains(body, `"version"`) {
+		t.Fatalf("buildinfo: %d %s", code, body)
 	}
 }
