@@ -134,7 +134,7 @@ type Engine struct {
 	loopDone    chan struct{}
 	compactDone chan struct{}
 	indexDone   chan struct{}
-	indexKick chan struct{}
+	indexKick   chan struct{}
 
 	// mu guards closed; Append holds it for reading so Close waits for
 	// in-flight appends.

@@ -66,6 +66,7 @@ func BenchmarkWriteSpans(b *testing.B) {
 				s := openBench(b, Options{spansByService: o.byService})
 				b.ReportAllocs()
 				var size int64
+				cpu0 := cpuTime()
 				for b.Loop() {
 					f, err := s.Write(context.Background(), schema.Spans, t0.UnixNano(), []arrow.RecordBatch{rec})
 					if err != nil {
@@ -75,6 +76,7 @@ func BenchmarkWriteSpans(b *testing.B) {
 					_ = os.Remove(s.path(f.Path))
 				}
 				b.ReportMetric(float64(benchWriteRows*b.N)/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(benchWriteRows*b.N), "cpu-µs/row")
 				b.ReportMetric(float64(size)/benchWriteRows, "bytes/span")
 			})
 		}
@@ -82,6 +84,7 @@ func BenchmarkWriteSpans(b *testing.B) {
 		// tables or hours would run them): what both cores give.
 		b.Run(src.name+"/trace_id/concurrent=2", func(b *testing.B) {
 			s := openBench(b, Options{})
+			cpu0 := cpuTime()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				for range 2 {
@@ -97,6 +100,7 @@ func BenchmarkWriteSpans(b *testing.B) {
 				wg.Wait()
 			}
 			b.ReportMetric(float64(2*benchWriteRows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(2*benchWriteRows*b.N), "cpu-µs/row")
 		})
 		rec.Release()
 	}
@@ -328,18 +332,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// readConfigs are the layouts the read benchmarks compare: the default
-// (trace_id order, DefaultRowGroupRows, defaultPageBytes) first.
+// readConfigs are the layouts the read benchmarks compare, the default
+// first.
 var readConfigs = []struct {
 	name string
 	opts Options
 }{
-	{"trace_id/rg=16384/page=64K", Options{}},
-	{"trace_id/rg=16384/page=1M", Options{pageBytes: 1 << 20}},
-	{"trace_id/rg=4096/page=64K", Options{RowGroupRows: 4096}},
+	{"default", Options{}}, // trace_id order, 4,096-row row groups, 64 KiB pages
+	{"trace_id/rg=4096/page=1M", Options{RowGroupRows: 4096, pageBytes: 1 << 20}},
 	{"trace_id/rg=8192/page=64K", Options{RowGroupRows: 8192}},
+	{"trace_id/rg=16384/page=64K", Options{RowGroupRows: 16384}},
 	{"trace_id/rg=65536/page=64K", Options{RowGroupRows: 65536}},
-	{"service/rg=16384/page=64K", Options{spansByService: true}},
+	{"service/rg=4096/page=64K", Options{spansByService: true}},
+	{"service/rg=16384/page=64K", Options{RowGroupRows: 16384, spansByService: true}},
 }
 
 func BenchmarkTraceLookup(b *testing.B) {
@@ -396,6 +401,7 @@ func BenchmarkScanSpans(b *testing.B) {
 			b.Run(c.name+"/"+cols.name, func(b *testing.B) {
 				ss := buildSpanSet(b, c.opts)
 				var rows int64
+				cpu0 := cpuTime()
 				for b.Loop() {
 					rd, err := ss.s.Scan(context.Background(), nil, schema.Spans, schema.AllTime, cols.cols)
 					if err != nil {
@@ -410,6 +416,7 @@ func BenchmarkScanSpans(b *testing.B) {
 					rd.Release()
 				}
 				b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(rows), "cpu-µs/row")
 			})
 		}
 	}

@@ -264,4 +264,3 @@ func TestFailedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

@@ -13,11 +13,12 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// footerCacheFiles bounds the footers kept in memory. A footer of a
-// million-span file with 16,384-row row groups is about 0.5 MiB of Go
-// objects; 256 of them cover weeks of hourly files, and a miss costs one
-// read of the footer (about 1 ms).
-const footerCacheFiles = 256
+// footerCacheBytes bounds the footers kept in memory, by their size in
+// the files. A spans file's footer is about 0.9 bytes per span (4,096-row
+// row groups of 45 leaf columns: 3.6 KB per row group), a metrics file's
+// 0.02 bytes per sample; 64 MiB of footers cover about 70 million spans,
+// and a miss costs one read and parse of the footer.
+const footerCacheBytes = 64 << 20
 
 // footer is the parsed metadata of one Parquet file, which never changes
 // once the file is written.
@@ -41,12 +42,13 @@ type footer struct {
 
 // footerCache maps a file's path to its footer.
 type footerCache struct {
-	mu  sync.Mutex // guards m
-	max int
-	m   map[string]*footer
+	mu    sync.Mutex // guards m and bytes
+	max   int64
+	bytes int64 // serialized size of the footers in m
+	m     map[string]*footer
 }
 
-func newFooterCache(max int) *footerCache {
+func newFooterCache(max int64) *footerCache {
 	return &footerCache{max: max, m: make(map[string]*footer)}
 }
 
@@ -59,25 +61,35 @@ func (c *footerCache) get(p string) *footer {
 func (c *footerCache) put(p string, f *footer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for k := range c.m { // evict an arbitrary entry
-			delete(c.m, k)
+	if old, ok := c.m[p]; ok {
+		delete(c.m, p)
+		c.bytes -= int64(old.meta.Size())
+	}
+	for k, v := range c.m { // evict arbitrary entries until f fits
+		if c.bytes+int64(f.meta.Size()) <= c.max {
 			break
 		}
+		delete(c.m, k)
+		c.bytes -= int64(v.meta.Size())
 	}
 	c.m[p] = f
+	c.bytes += int64(f.meta.Size())
 }
 
 func (c *footerCache) drop(p string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, p)
+	if f, ok := c.m[p]; ok {
+		delete(c.m, p)
+		c.bytes -= int64(f.meta.Size())
+	}
 }
 
 func (c *footerCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
+	c.bytes = 0
 }
 
 // readProps are the Parquet reader properties. Page buffers come from the Go
@@ -89,8 +101,10 @@ func readProps() *parquet.ReaderProperties {
 }
 
 // bufferedStream makes the Parquet reader read column chunks through a
-// buffer instead of whole; see doc.go.
-var bufferedStream = true
+// 16 KiB buffer instead of whole, so that a Trace lookup that skips to a
+// few pages reads only those. BenchmarkTraceLookup showed no CPU
+// difference either way (4.8 against 4.7 ms per lookup).
+const bufferedStream = true
 
 // footer returns the footer of f, reading and checking it on a cache miss:
 // the file must hold the Arrow schema of f's table.

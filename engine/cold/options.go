@@ -54,9 +54,9 @@ type Options struct {
 // DefaultOptions returns the options a Store uses when a field is zero.
 func DefaultOptions() Options {
 	return Options{
-		Allocator:    memory.DefaultAllocator,
-		Clock:        time.Now,
-		GCGrace:      10 * time.Minute,
+		Allocator: memory.DefaultAllocator,
+		Clock:     time.Now,
+		GCGrace:   10 * time.Minute,
 	}
 }
 

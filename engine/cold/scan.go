@@ -207,8 +207,9 @@ func (r *scanReader) open(f File) error {
 var decodeMem memory.Allocator = memory.NewGoAllocator()
 
 // scanParallel makes a scan decode the columns of a row group in parallel,
-// one goroutine per column. BenchmarkScanSpans: see doc.go.
-var scanParallel = true
+// one goroutine per column (pqarrow's Parallel), so that a scan of many
+// columns uses both cores.
+const scanParallel = true
 
 // int64Bounds returns the min and max statistics of leaf column col (an
 // int64 or timestamp column) in row group rg, and whether it has them.

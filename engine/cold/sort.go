@@ -60,8 +60,8 @@ func (k stringKey) compare(i, j int) int { return strings.Compare(k.value(i), k.
 
 type int64Key []int64
 
-func (k int64Key) prefix(i int) uint64    { return uint64(k[i]) ^ 1<<63 }
-func (k int64Key) compare(i, j int) int   { return cmp.Compare(k[i], k[j]) }
+func (k int64Key) prefix(i int) uint64  { return uint64(k[i]) ^ 1<<63 }
+func (k int64Key) compare(i, j int) int { return cmp.Compare(k[i], k[j]) }
 
 type uint64Key []uint64
 

@@ -91,7 +91,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		mem:     opts.Allocator,
 		clock:   opts.Clock,
 		opts:    opts,
-		footers: newFooterCache(footerCacheFiles),
+		footers: newFooterCache(footerCacheBytes),
 	}
 	m, err := s.loadManifest()
 	if err != nil {

@@ -752,7 +752,7 @@ func TestTraceOTel(t *testing.T) {
 			gen := newOTelGen(3)
 			var recs []arrow.RecordBatch
 			for i := range 2 {
-				r := gen.spans(h.mem, 20000, t0.Add(time.Duration(i)*30*time.Minute), 30*time.Minute)
+				r := gen.spans(h.mem, 9000, t0.Add(time.Duration(i)*30*time.Minute), 30*time.Minute)
 				recs = append(recs, r)
 				h.write(schema.Spans, t0, r)
 			}
@@ -760,7 +760,7 @@ func TestTraceOTel(t *testing.T) {
 			byTrace := traceRows(recs)
 			n := 0
 			for id, want := range byTrace {
-				if n++; n > 150 {
+				if n++; n > 60 {
 					break
 				}
 				rec, err := h.s.Trace(context.Background(), nil, id)
