@@ -26,8 +26,9 @@ build:
 ## test: vet, the full test suite and a short run of every fuzz target (what CI runs)
 test: vet unit fuzz
 
+# The outside tools the tests drive (promtool) come from scripts/tools.sh.
 unit:
-	$(GO) test -tags $(TAGS) -count=1 -timeout $(TIMEOUT) ./...
+	PATH="$$(bash scripts/tools.sh || echo /nonexistent):$$PATH" $(GO) test -tags $(TAGS) -count=1 -timeout $(TIMEOUT) ./...
 
 ## fuzz: each decoder's fuzz target for FUZZTIME (crashers land in testdata/fuzz/)
 fuzz:

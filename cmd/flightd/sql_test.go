@@ -199,4 +199,19 @@ func TestPromQLAPI(t *testing.T) {
 	if code, body = get(t, base+"/api/v1/status/buildinfo"); code != http.StatusOK || !strings.Contains(body, `"version"`) {
 		t.Fatalf("buildinfo: %d %s", code, body)
 	}
+	// promtool (Debian's, fetched by scripts/tools.sh) against the server.
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not found: run scripts/tools.sh (make test does)")
+	}
+	at := fmt.Sprint(now.Add(30 * time.Second).Unix())
+	for _, args := range [][]string{
+		{"query", "instant", "--time", at, base, "max_over_time(queue_depth[5m])"},
+		{"query", "range", "--start", fmt.Sprint(now.Unix()), "--end", at, "--step", "15s", base, "queue_depth"},
+	} {
+		out, err := exec.Command(promtool, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "job=\"worker\"") || !strings.Contains(string(out), "7") {
+			t.Errorf("promtool %v: %v\n%s", args, err, out)
+		}
+	}
 }
