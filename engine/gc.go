@@ -65,10 +65,20 @@ func (e *Engine) CollectBlobs(ctx context.Context) (int, error) {
 	if err := e.fts.Delete(ctx, cands); err != nil {
 		return 0, fmt.Errorf("engine: blob GC: %w", err)
 	}
-	n, err := e.blobs.Delete(ctx, cands, putBefore)
-	e.log.Info("blob GC", "referenced", len(refs), "swept", n, "took", time.Since(markStart).Round(time.Millisecond))
-	if err != nil {
-		return n, fmt.Errorf("engine: blob GC: %w", err)
+	deleted, err := e.blobs.Delete(ctx, cands, putBefore)
+	if len(deleted) > 0 {
+		e.mirrorMu.RLock()
+		if e.mirror != nil {
+			if ferr := e.mirror.Forget(deleted); ferr != nil {
+				e.m.mirrorErrors.Inc()
+				e.log.Error("SQL mirror kept deleted texts", "err", ferr)
+			}
+		}
+		e.mirrorMu.RUnlock()
 	}
-	return n, nil
+	e.log.Info("blob GC", "referenced", len(refs), "swept", len(deleted), "took", time.Since(markStart).Round(time.Millisecond))
+	if err != nil {
+		return len(deleted), fmt.Errorf("engine: blob GC: %w", err)
+	}
+	return len(deleted), nil
 }

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/tael/tael/engine/blob"
 	"github.com/tael/tael/engine/cold"
 	"github.com/tael/tael/schema"
 )
@@ -23,6 +25,8 @@ type Mirror interface {
 	// movedBefore (unix ns) and LSN at most movedLSN now live in the files
 	// and must be dropped from the copy in the same step.
 	Cold(table schema.ID, files []string, movedBefore int64, movedLSN uint64) error
+	// Forget drops the texts (llm_payloads rows) blob GC deleted.
+	Forget(sha256s []string) error
 }
 
 // mirrorTables are the tables a mirror receives rows of.
@@ -55,6 +59,11 @@ func (e *Engine) Attach(ctx context.Context, m Mirror) error {
 			return fmt.Errorf("engine: attach mirror: load %s: %w", id, err)
 		}
 	}
+	texts, err := e.loadPayloads(ctx, m)
+	if err != nil {
+		return fmt.Errorf("engine: attach mirror: load llm_payloads: %w", err)
+	}
+	rows += texts
 	e.mirror = m
 	e.log.Info("mirror attached", "hot_rows", rows, "cold_files", len(man.Files))
 	return nil
@@ -73,7 +82,7 @@ func (e *Engine) coldPaths(m *cold.Manifest, table schema.ID) []string {
 // mirrorApplied passes an applied batch to the mirror, if any. The caller
 // holds mirrorMu for reading.
 func (e *Engine) mirrorApplied(table schema.ID, lsn uint64, rec arrow.RecordBatch) {
-	if e.mirror == nil || table == schema.LLMPayloads {
+	if e.mirror == nil {
 		return
 	}
 	if err := e.mirror.Applied(table, lsn, rec); err != nil {
@@ -95,4 +104,39 @@ func (e *Engine) mirrorCold(m *cold.Manifest, table schema.ID) {
 		e.m.mirrorErrors.Inc()
 		e.log.Error("SQL mirror could not switch to new cold files", "table", table, "err", err)
 	}
+}
+
+// payloadBatchRows is the number of llm_payloads rows passed to a mirror
+// at a time while it loads.
+const payloadBatchRows = 4096
+
+// loadPayloads passes every stored text, once per reference, to m as
+// llm_payloads batches, and returns the number of rows.
+func (e *Engine) loadPayloads(ctx context.Context, m Mirror) (int64, error) {
+	t, _ := schema.ByID(schema.LLMPayloads)
+	b := array.NewRecordBuilder(e.mem, t.Schema)
+	defer b.Release()
+	var rows int64
+	flush := func() error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		rows += rec.NumRows()
+		if rec.NumRows() == 0 {
+			return nil
+		}
+		return m.Applied(schema.LLMPayloads, 0, rec)
+	}
+	err := e.blobs.Each(ctx, func(bl blob.Blob) error {
+		for i, v := range []string{bl.SHA256, bl.Kind, bl.Text, bl.TraceID, bl.SpanID} {
+			b.Field(i).(*array.StringBuilder).Append(v)
+		}
+		if b.Field(0).Len() >= payloadBatchRows {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return rows, err
 }

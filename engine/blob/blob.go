@@ -435,26 +435,26 @@ func putTime(txn *badger.Txn, raw []byte) (int64, error) {
 // pending again, so the full-text index (from which the caller removed them)
 // gets them back. Each blob's keys go in one batch, its text key last, so a
 // crash leaves either the whole blob or part of its bookkeeping, which the
-// next sweep finishes. It returns how many it deleted.
-func (s *Store) Delete(ctx context.Context, shas []string, putBefore int64) (int, error) {
-	n := 0
+// next sweep finishes. It returns the sha256s it deleted.
+func (s *Store) Delete(ctx context.Context, shas []string, putBefore int64) ([]string, error) {
+	var out []string
 	for _, sha := range shas {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return out, err
 		}
 		key, err := shaKey(prefixBlob, sha)
 		if err != nil {
-			return n, err
+			return out, err
 		}
 		deleted, err := s.delete(key[1:], putBefore)
 		if err != nil {
-			return n, fmt.Errorf("blob: delete %s: %w", sha, err)
+			return out, fmt.Errorf("blob: delete %s: %w", sha, err)
 		}
 		if deleted {
-			n++
+			out = append(out, sha)
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 func (s *Store) delete(raw []byte, putBefore int64) (bool, error) {
@@ -485,4 +485,54 @@ func (s *Store) delete(raw []byte, putBefore int64) (bool, error) {
 		}
 	}
 	return true, txn.Commit()
+}
+
+// Each calls fn with every stored text, one snapshot, in sha256 order, each
+// with one of its references (or none) per call: a text with n references
+// is passed n times, the text read once. fn's error stops the walk.
+func (s *Store) Each(ctx context.Context, fn func(b Blob) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		prefix := []byte{prefixBlob}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			raw := it.Item().KeyCopy(nil)[1:]
+			sha := hex.EncodeToString(raw)
+			var b Blob
+			if err := it.Item().Value(func(v []byte) error {
+				var err error
+				b, err = s.decode(sha, v)
+				return err
+			}); err != nil {
+				return err
+			}
+			refPrefix := append([]byte{prefixRef}, raw...)
+			ri := txn.NewIterator(badger.IteratorOptions{Prefix: refPrefix})
+			n := 0
+			for ri.Seek(refPrefix); ri.ValidForPrefix(refPrefix); ri.Next() {
+				rest := ri.Item().Key()[len(refPrefix):]
+				i := bytes.IndexByte(rest, 0)
+				if i < 0 {
+					ri.Close()
+					return fmt.Errorf("%w: reference key %x", errCorrupt, ri.Item().Key())
+				}
+				b.TraceID, b.SpanID = string(rest[:i]), string(rest[i+1:])
+				n++
+				if err := fn(b); err != nil {
+					ri.Close()
+					return err
+				}
+			}
+			ri.Close()
+			if n == 0 {
+				if err := fn(b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -200,9 +200,13 @@ func (d *DB) setup() error {
 	b.WriteString("ATTACH ':memory:' AS tael; USE tael; CREATE SCHEMA _hot;\n")
 	for _, t := range schema.Tables() {
 		fmt.Fprintf(&b, "CREATE TABLE _hot.%s (%s, _lsn UBIGINT);\n", t.Name, columnDefs(t.Schema))
+		if t.ID == schema.LLMPayloads {
+			continue // see payloads.go
+		}
 		b.WriteString(viewSQL(t, nil))
 		b.WriteString(";\n")
 	}
+	b.WriteString(payloadTablesSQL)
 	// Grafana's Flight SQL data source writes DataFusion's date_bin.
 	b.WriteString("CREATE MACRO date_bin(stride, source) AS time_bucket(stride, CAST(source AS TIMESTAMP), TIMESTAMP '1970-01-01'),\n" +
 		"  (stride, source, origin) AS time_bucket(stride, CAST(source AS TIMESTAMP), CAST(origin AS TIMESTAMP));\n")

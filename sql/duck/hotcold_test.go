@@ -2,6 +2,8 @@ package duck
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -128,4 +130,65 @@ func TestHotColdSameAnswers(t *testing.T) {
 	if got[0][0] != "480" || got[0][1] != "10" || got[0][2] != "9600" { // 10 series × 48 buckets of 5 minutes
 		t.Errorf("metrics_5m: %v", got)
 	}
+}
+
+// TestPayloads checks llm_payloads: texts appended while attached, and the
+// same rows loaded from the blob store by a newly attached DB.
+func TestPayloads(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := engine.Open(ctx, dir, engine.Options{CompactInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	d, _ := openTest(t, Options{ColdDir: filepath.Join(dir, "cold"), Append: e.Append})
+	if err := e.Attach(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := schema.ByID(schema.LLMPayloads)
+	add := func(rows ...[5]string) {
+		t.Helper()
+		b := array.NewRecordBuilder(memory.DefaultAllocator, ps.Schema)
+		defer b.Release()
+		for _, r := range rows {
+			for i, v := range r {
+				b.Field(i).(*array.StringBuilder).Append(v)
+			}
+		}
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		if _, err := e.Append(ctx, schema.LLMPayloads, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sys, q := "You are a helpful assistant.", "Wie spät ist es?"
+	add([5]string{blobSHA(sys), "prompt", sys, "aa", "01"}, [5]string{blobSHA(q), "prompt", q, "aa", "01"})
+	add([5]string{blobSHA(sys), "prompt", sys, "bb", "02"})
+	const query = "SELECT sha256, kind, text, trace_id, span_id FROM llm_payloads ORDER BY trace_id, text"
+	want := rows(t, d, query)
+	if len(want) != 3 || want[2][2] != sys || want[2][3] != "bb" {
+		t.Fatalf("llm_payloads: %v", want)
+	}
+	if got := rows(t, d, "SELECT count(*) FROM _hot.payload_texts"); got[0][0] != "2" {
+		t.Errorf("texts stored %v times, want each once", got)
+	}
+	d2, _ := openTest(t, Options{ColdDir: filepath.Join(dir, "cold"), Append: e.Append})
+	if err := e.Attach(ctx, d2); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, d2, query); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("loaded from the blob store: %v, want %v", got, want)
+	}
+	if err := d2.Forget([]string{blobSHA(q)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, d2, "SELECT count(*) FROM llm_payloads"); got[0][0] != "2" {
+		t.Errorf("after Forget: %v", got)
+	}
+}
+
+func blobSHA(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

@@ -67,6 +67,12 @@ func (d *DB) Applied(table schema.ID, lsn uint64, rec arrow.RecordBatch) error {
 	if bindings.AppenderClose(app) == bindings.StateError {
 		return fmt.Errorf("duck: %s: append: %s", t.Name, bindings.AppenderError(app))
 	}
+	if table == schema.LLMPayloads {
+		// _hot.llm_payloads is a staging table: see payloads.go.
+		if err := d.mirror.c.exec(payloadMergeSQL); err != nil {
+			return fmt.Errorf("duck: llm_payloads: %w", err)
+		}
+	}
 	return nil
 }
 
