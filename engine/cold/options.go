@@ -14,12 +14,15 @@ type Options struct {
 	// files quarantined by Open, partitions dropped, garbage collected.
 	// Nil discards it.
 	Logger *slog.Logger
-	// Allocator allocates the Arrow buffers of the batches the store returns
-	// (Scan, Trace, Rollup) and of the copies Write sorts. Nil means
-	// memory.DefaultAllocator. The Parquet library's own scratch buffers
-	// (pages, dictionaries, bloom filters) come from the Go heap: it frees
-	// some of them only through finalizers, which a checked allocator would
-	// report as leaks.
+	// Allocator allocates the Arrow buffers the store builds itself: the
+	// sorted copies Write encodes, Rollup's result, Scan batches it filters
+	// and Trace results it assembles from several row groups. Nil means
+	// memory.DefaultAllocator. Arrays decoded from Parquet (a Scan row group
+	// whose rows all lie in range, the rows of a trace found in one row
+	// group) and the Parquet library's scratch buffers come from the Go
+	// heap: arrow-go leaks a small decoder buffer per column chunk and frees
+	// some buffers only through finalizers (see doc.go). Release every
+	// batch either way.
 	Allocator memory.Allocator
 	// Clock returns the current time; it stamps removed files (Garbage) and
 	// decides when their grace has passed. Nil means time.Now.
