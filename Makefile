@@ -12,7 +12,7 @@ TIMEOUT ?= 14m
 FUZZ_TARGETS := engine/wal:FuzzOpenReplay engine/fts:FuzzParseQuery \
 	ingest/otlp:FuzzTraces ingest/otlp:FuzzLogs ingest/otlp:FuzzMetrics ingest/otlp:FuzzHTTPTraces \
 	ingest/llm:FuzzExtract ingest/remotewrite:FuzzRemoteWrite ingest/remotewrite:FuzzDecodeV1 \
-	sql:FuzzDecodeTicket engine/cold:FuzzDecodeManifest
+	sql:FuzzDecodeTicket engine/cold:FuzzDecodeManifest promql:FuzzAppendString
 FUZZTIME ?= 3s
 
 ## run: start flightd on the embedded defaults (./data, loopback ports)

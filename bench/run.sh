@@ -4,12 +4,14 @@
 # machine: these are wall-clock figures.
 #
 #   bash bench/run.sh            # everything (about 10 minutes on 2 cores)
-#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite sql
-#   (sql is not in the default list: it builds 10,000,000 compacted spans first,
-#   about 10 minutes on 2 cores; TAEL_BENCH_SPANS overrides the size)
+#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite cold compact sql promql
+#   (compact, sql and promql are not in the default list: compact and sql build
+#   10,000,000 compacted spans first, promql loads 10,000 series × 6 h; each
+#   takes about 10 minutes on 2 cores; TAEL_BENCH_SPANS / TAEL_BENCH_SERIES
+#   override the sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-groups=${*:-"wal hot engine blob fts otlp remotewrite"}
+groups=${*:-"wal hot engine blob fts otlp remotewrite cold"}
 b() { go test -tags duckdb_arrow -run '^$' "$@" 2>&1 | grep -E '^(Benchmark|\s+\S+_test.go)' || true; }
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) cores  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)  $(go version | cut -d' ' -f3)"
 for g in $groups; do
@@ -22,6 +24,10 @@ for g in $groups; do
     fts) b -bench 'BenchmarkIndex/batch=1024$' -benchtime 3x ./engine/fts/ ;;
     otlp) b -bench 'BenchmarkTraces|BenchmarkGRPCTraces' -benchtime 3s ./ingest/otlp/ ;;
     remotewrite) b -bench 'BenchmarkRemoteWrite' -benchtime 3s ./ingest/remotewrite/ ;;
+    cold) b -bench 'BenchmarkWriteSpans|BenchmarkWriteMetrics|BenchmarkRollup|BenchmarkScanSpans' -benchtime 3x ./engine/cold/ ;;
+    compact) b -bench 'BenchmarkCompactSpans' -benchtime 2x -timeout 30m ./engine/
+             TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkColdTraceLookup' -benchtime 2000x -timeout 30m ./engine/ ;;
+    promql) b -bench 'BenchmarkRangeQuery' -benchtime 3x -timeout 30m ./promql/ ;;
     sql) TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkSelectStar|BenchmarkFourQueries' -benchtime 3x -timeout 60m ./bench/sqlbench/ ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
