@@ -13,7 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-adbc/go/adbc"
+	adbcflight "github.com/apache/arrow-adbc/go/adbc/driver/flightsql"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"go.opentelemetry.io/otel/attribute"
@@ -146,6 +152,10 @@ func TestSQLHotThenCold(t *testing.T) {
 		t.Errorf("hot rows after compaction: %v", got)
 	}
 
+	// ADBC's Flight SQL driver, and the calls Grafana's data source makes.
+	adbcCount(t, addr)
+	grafanaCalls(t, addr)
+
 	// The command-line client, with the query on stdin.
 	c = exec.Command(os.Args[0], "sql", "--flight", addr, "--format", "csv")
 	c.Env = append(os.Environ(), "TAEL_TEST_FLIGHTD=1")
@@ -213,5 +223,100 @@ func TestPromQLAPI(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "job=\"worker\"") || !strings.Contains(string(out), "7") {
 			t.Errorf("promtool %v: %v\n%s", args, err, out)
 		}
+	}
+}
+
+// adbcCount runs a query through ADBC's Flight SQL driver.
+func adbcCount(t *testing.T, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := adbcflight.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{adbc.OptionKeyURI: "grpc+tcp://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cnxn, err := db.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cnxn.Close()
+	st, err := cnxn.NewStatement()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.SetSqlQuery("SELECT count(*) AS n FROM spans WHERE service = ?"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema([]arrow.Field{{Name: "1", Type: arrow.BinaryTypes.String}}, nil))
+	pb.Field(0).(*array.StringBuilder).Append("chatbot")
+	params := pb.NewRecordBatch()
+	pb.Release()
+	defer params.Release()
+	if err := st.Bind(ctx, params); err != nil {
+		t.Fatal(err)
+	}
+	rr, _, err := st.ExecuteQuery(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	if !rr.Next() || rr.RecordBatch().Column(0).ValueStr(0) != "60" {
+		t.Fatalf("ADBC count: %v %v", rr.RecordBatch(), rr.Err())
+	}
+}
+
+// grafanaCalls replays what Grafana's Flight SQL data source asks before a
+// query: every SqlInfo, then the tables with their schemas.
+func grafanaCalls(t *testing.T, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	info, err := cl.GetSqlInfo(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := cl.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rdr.Next() {
+		n += int(rdr.RecordBatch().NumRows())
+	}
+	rdr.Release()
+	if n < 10 {
+		t.Fatalf("GetSqlInfo: %d rows", n)
+	}
+	info, err = cl.GetTables(ctx, &flightsql.GetTablesOpts{TableTypes: []string{"TABLE"}, IncludeSchema: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdr, err = cl.DoGet(ctx, info.Endpoint[0].Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	tables := 0
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		sc := rec.Column(int(rec.NumCols()) - 1).(*array.Binary)
+		for i := range sc.Len() {
+			s, err := flight.DeserializeSchema(sc.Value(i), memory.DefaultAllocator)
+			if err != nil || s.NumFields() == 0 {
+				t.Fatalf("table_schema %d: %v", i, err)
+			}
+			tables++
+		}
+	}
+	if tables != 6 {
+		t.Fatalf("GetTables: %d tables", tables)
 	}
 }
