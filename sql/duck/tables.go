@@ -54,13 +54,13 @@ func sqlType(t arrow.DataType) string {
 // _hot table and the cold files.
 func viewSQL(t *schema.Table, files []string) string {
 	cols := make([]string, t.Schema.NumFields())
-	cold := make([]string, t.Schema.NumFields())
 	for i, f := range t.Schema.Fields() {
 		cols[i] = ident(f.Name)
-		// Cast the Parquet side to the hot side's types, so the union has
-		// one type per column whatever the files' writer chose.
-		cold[i] = fmt.Sprintf("CAST(%s AS %s) AS %s", ident(f.Name), sqlType(f.Type), ident(f.Name))
 	}
+	// The files hold the hot side's types (times as zone-less nanoseconds,
+	// engine/cold/zone.go), so the Parquet side needs no cast, and a cast
+	// would stand between DuckDB's filters and the files' row-group
+	// statistics.
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW main.%s AS SELECT %s FROM _hot.%s", ident(t.Name), strings.Join(cols, ", "), ident(t.Name))
 	if len(files) > 0 {
@@ -68,7 +68,7 @@ func viewSQL(t *schema.Table, files []string) string {
 		for i, f := range files {
 			quoted[i] = quote(f)
 		}
-		fmt.Fprintf(&b, " UNION ALL SELECT %s FROM read_parquet([%s])", strings.Join(cold, ", "), strings.Join(quoted, ", "))
+		fmt.Fprintf(&b, " UNION ALL SELECT %s FROM read_parquet([%s])", strings.Join(cols, ", "), strings.Join(quoted, ", "))
 	}
 	return b.String()
 }
