@@ -30,6 +30,9 @@ type proc struct {
 	mu   sync.Mutex
 	logs bytes.Buffer
 	addr chan string
+	// eof is closed once the log has been read to its end (the process
+	// exited); Wait must not run before, or it may cut the log short.
+	eof chan struct{}
 }
 
 var listenRE = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
@@ -38,7 +41,7 @@ var listenRE = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 // which HTTP address it listens on.
 func startFlightd(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{addr: make(chan string, 1)}
+	p := &proc{addr: make(chan string, 1), eof: make(chan struct{})}
 	p.cmd = exec.Command(os.Args[0], args...)
 	// Every listener on a free port unless the test says otherwise.
 	p.cmd.Env = append(append(os.Environ(), "TAEL_TEST_FLIGHTD=1", "TAEL_FLIGHT=127.0.0.1:0"), env...)
@@ -62,6 +65,7 @@ func startFlightd(t *testing.T, env []string, args ...string) *proc {
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
+		close(p.eof)
 	}()
 	return p
 }
@@ -141,7 +145,10 @@ func TestServeReadyMetricsAndCleanStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- p.cmd.Wait() }()
+	go func() {
+		<-p.eof
+		errc <- p.cmd.Wait()
+	}()
 	select {
 	case err := <-errc:
 		if err != nil {

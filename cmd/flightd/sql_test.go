@@ -30,7 +30,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-var flightRE = regexp.MustCompile(`msg="flight sql listening" addr=(\S+)`)
+var flightRE = regexp.MustCompile(`msg="flight sql listening".* addr=(\S+)`)
 
 // flightAddr waits for flightd's Flight SQL listening line.
 func (p *proc) flightAddr(t *testing.T) string {
@@ -131,6 +131,7 @@ func TestSQLHotThenCold(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	<-p.eof
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("flightd exit: %v\n%s", err, p.log())
 	}
