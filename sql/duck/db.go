@@ -215,6 +215,9 @@ func (d *DB) setup() error {
 	}
 	seal := []string{
 		"SET TimeZone = 'UTC'",
+		// Cold files never change (a new version is a new file), so their
+		// footers can be cached: binding a view reads every file's.
+		"SET parquet_metadata_cache = true",
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
 	}
