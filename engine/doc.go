@@ -12,6 +12,8 @@
 //	hot/    the Badger hot tier
 //	blobs/  the Badger blob store: texts, their references, pending-index marks
 //	fts/    the bleve full-text index (rebuildable from blobs/)
+//	cold/   Parquet files per table and hour, and MANIFEST, which lists the
+//	        live ones (engine/cold)
 //
 // Invariants:
 //   - Acknowledged means durable: Append returns an LSN only after the WAL has
@@ -31,7 +33,19 @@
 //   - A text leaves the blob store's pending-index set only after the
 //     full-text index has persisted it, so search results survive a crash;
 //     search is eventually consistent (about a second behind appends).
-//   - A future step that deletes hot rows (compaction) must only delete rows
-//     whose LSN is at or below the synced watermark, or a replay would bring
-//     them back.
+//   - Compaction copies hot rows with time before a cutoff and LSN at or
+//     below the applied watermark into Parquet files, then commits the files
+//     together with the table's moved mark (Before, LSN) in one manifest
+//     write. From that commit on every read skips hot rows the mark covers
+//     and reads them from the files; before it, the files are not live (Open
+//     deletes them as orphans). A replay after a crash may put covered rows
+//     back into the hot tier: they stay hidden, and the next compaction
+//     deletes them. Hot rows a mark covers are deleted only once no read
+//     that began with an older manifest is open (readers, read.go).
+//   - A mirror (the SQL layer's DuckDB copy) sees each applied batch before
+//     the watermark passes its LSN, and each manifest change in the same
+//     order as readers do; Attach loads it while appends and compactions
+//     wait.
+//   - Blob GC deletes a text only if no hot or cold span or log row names
+//     it and it was not written in the ten minutes before the mark began.
 package engine
