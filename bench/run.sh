@@ -28,6 +28,7 @@ for g in $groups; do
     compact) b -bench 'BenchmarkCompactSpans' -benchtime 2x -timeout 30m ./engine/
              TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkColdTraceLookup' -benchtime 2000x -timeout 30m ./engine/ ;;
     promql) b -bench 'BenchmarkRangeQuery' -benchtime 3x -timeout 30m ./promql/ ;;
+    promcompare) b -bench 'BenchmarkPromCompare' -benchtime 3x -timeout 30m ./bench/promcompare/ ;;
     sql) TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkSelectStar|BenchmarkFourQueries' -benchtime 3x -timeout 60m ./bench/sqlbench/ ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
