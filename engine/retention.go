@@ -47,7 +47,13 @@ func (e *Engine) ApplyRetention(ctx context.Context) (int, error) {
 	return dropped, nil
 }
 
-// compactLoop runs compaction and retention every CompactInterval.
+// blobGCInterval is the least time between two blob GCs of the background
+// loop: a mark reads the blob columns of all history, and texts waiting an
+// hour longer for deletion cost nothing but disk.
+const blobGCInterval = time.Hour
+
+// compactLoop runs compaction and retention every CompactInterval, and blob
+// GC at most every blobGCInterval.
 func (e *Engine) compactLoop() {
 	defer close(e.compactDone)
 	if e.opts.CompactInterval < 0 {
@@ -55,6 +61,7 @@ func (e *Engine) compactLoop() {
 	}
 	t := time.NewTicker(e.opts.CompactInterval)
 	defer t.Stop()
+	var lastGC time.Time
 	for {
 		select {
 		case <-e.stop:
@@ -75,8 +82,14 @@ func (e *Engine) compactLoop() {
 		if _, err := e.ApplyRetention(ctx); err != nil {
 			e.log.Error("retention failed; will retry", "err", err)
 		}
-		if _, err := e.CollectBlobs(ctx); err != nil {
-			e.log.Error("blob GC failed; will retry", "err", err)
+		// Blob GC reads the blob columns of every span and log row, hot
+		// and cold, so it runs at most hourly, not every interval.
+		if now := e.opts.Clock(); now.Sub(lastGC) >= blobGCInterval {
+			if _, err := e.CollectBlobs(ctx); err != nil {
+				e.log.Error("blob GC failed; will retry", "err", err)
+			} else {
+				lastGC = now
+			}
 		}
 		cancel()
 	}
