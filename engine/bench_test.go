@@ -202,31 +202,7 @@ func BenchmarkTraceLookup(b *testing.B) {
 	const n = 1_000_000
 	e := loadSpans(b, n)
 	defer e.Close()
-	ctx := context.Background()
-	traces := n / 8
-	firstTrace := int(t0.UnixNano()/int64(time.Millisecond)) / 8
-	var lat []time.Duration
-	i := 0
-	for b.Loop() {
-		// Batch i covers traces [firstTrace+i*1000ms/8, ...): spread lookups over all.
-		k := (i * 7919) % traces
-		batch := k / 125
-		id := synth.TraceID(uint64(batch), firstTrace+batch*125+k%125)
-		start := time.Now()
-		rec, err := e.Trace(ctx, id)
-		lat = append(lat, time.Since(start))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if rec.NumRows() != 8 {
-			b.Fatalf("trace %s: %d spans, want 8", id, rec.NumRows())
-		}
-		rec.Release()
-		i++
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	lookupTraces(b, e, n)
 }
 
 // benchSpans is the number of spans the cold-tier benchmarks load:
@@ -273,12 +249,21 @@ func BenchmarkColdTraceLookup(b *testing.B) {
 	if _, err := e.Compact(ctx, CompactOptions{All: true}); err != nil {
 		b.Fatal(err)
 	}
+	b.ResetTimer()
+	lookupTraces(b, e, n)
+}
+
+// lookupTraces looks up random traces of loadSpans' n spans, one per
+// iteration, and reports the p50 and p99 latency.
+func lookupTraces(b *testing.B, e *Engine, n int) {
+	b.Helper()
+	ctx := context.Background()
 	traces := n / 8
 	firstTrace := int(t0.UnixNano()/int64(time.Millisecond)) / 8
 	var lat []time.Duration
 	i := 0
-	b.ResetTimer()
 	for b.Loop() {
+		// Batch i covers traces [firstTrace+i*1000ms/8, ...): spread lookups over all.
 		k := (i * 7919) % traces
 		batch := k / 125
 		id := synth.TraceID(uint64(batch), firstTrace+batch*125+k%125)

@@ -180,7 +180,7 @@ func (e *Engine) Series(ctx context.Context, matchers []*labels.Matcher, tr sche
 			}
 			b.Sort()
 			ls := b.Labels()
-			if matchAll(matchers, ls) {
+			if hot.MatchesAll(matchers, ls) {
 				out = append(out, Series{ID: id, Labels: ls})
 			}
 		}
@@ -190,15 +190,6 @@ func (e *Engine) Series(ctx context.Context, matchers []*labels.Matcher, tr sche
 	}
 	slices.SortFunc(out, func(a, b Series) int { return labels.Compare(a.Labels, b.Labels) })
 	return out, nil
-}
-
-func matchAll(ms []*labels.Matcher, ls labels.Labels) bool {
-	for _, m := range ms {
-		if !m.Matches(ls.Get(m.Name)) {
-			return false
-		}
-	}
-	return true
 }
 
 // concatReader reads its readers one after the other.

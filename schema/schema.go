@@ -25,6 +25,10 @@ const (
 // ErrUnknownTable is returned when a table name or ID names no table.
 var ErrUnknownTable = errors.New("schema: unknown table")
 
+// ErrUnknownColumn is returned by Project for a column its table does not
+// have.
+var ErrUnknownColumn = errors.New("schema: unknown column")
+
 // ErrSchemaMismatch is returned when a record batch does not have its table's
 // columns (names and types, in order).
 var ErrSchemaMismatch = errors.New("schema: batch does not match table schema")
@@ -203,6 +207,29 @@ func newTable(id ID, name string, s *arrow.Schema, timeCol string) *Table {
 		t.TimeIndex = idx[0]
 	}
 	return t
+}
+
+// Project returns the indexes and schema of the named columns of t, in
+// that order; nil names every column.
+func (t *Table) Project(columns []string) ([]int, *arrow.Schema, error) {
+	if columns == nil {
+		cols := make([]int, t.Schema.NumFields())
+		for i := range cols {
+			cols[i] = i
+		}
+		return cols, t.Schema, nil
+	}
+	cols := make([]int, len(columns))
+	fields := make([]arrow.Field, len(columns))
+	for i, name := range columns {
+		idx := t.Schema.FieldIndices(name)
+		if len(idx) != 1 {
+			return nil, nil, fmt.Errorf("%w: table %s has no column %q", ErrUnknownColumn, t.Name, name)
+		}
+		cols[i] = idx[0]
+		fields[i] = t.Schema.Field(idx[0])
+	}
+	return cols, arrow.NewSchema(fields, nil), nil
 }
 
 // Tables returns every table, in ID order. The result must not be modified.

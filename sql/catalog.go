@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql/schema_ref"
 
 	"github.com/tael/tael/schema"
+	"github.com/tael/tael/sql/duck"
 )
 
 // Catalog metadata comes from package schema: one catalog (tael), one
@@ -116,43 +117,12 @@ func tableSchema(t *schema.Table) *arrow.Schema {
 	for i, f := range t.Schema.Fields() {
 		md := flightsql.NewColumnMetadataBuilder().
 			CatalogName(catalogName).SchemaName(schemaName).TableName(t.Name).
-			TypeName(duckType(f.Type)).IsReadOnly(true).IsAutoIncrement(false).
+			TypeName(duck.SQLType(f.Type)).IsReadOnly(true).IsAutoIncrement(false).
 			IsCaseSensitive(f.Type.ID() == arrow.STRING).IsSearchable(true)
 		f.Metadata = md.Metadata()
 		fields[i] = f
 	}
 	return arrow.NewSchema(fields, nil)
-}
-
-// duckType names the DuckDB type of a column of tael's tables.
-func duckType(t arrow.DataType) string {
-	switch t := t.(type) {
-	case *arrow.StringType:
-		return "VARCHAR"
-	case *arrow.Int32Type:
-		return "INTEGER"
-	case *arrow.Int64Type:
-		return "BIGINT"
-	case *arrow.Uint64Type:
-		return "UBIGINT"
-	case *arrow.Float64Type:
-		return "DOUBLE"
-	case *arrow.BooleanType:
-		return "BOOLEAN"
-	case *arrow.TimestampType:
-		return "TIMESTAMP_NS"
-	case *arrow.MapType:
-		return "MAP(" + duckType(t.KeyType()) + ", " + duckType(t.ItemType()) + ")"
-	case *arrow.ListType:
-		return duckType(t.Elem()) + "[]"
-	case *arrow.StructType:
-		fs := make([]string, t.NumFields())
-		for i, f := range t.Fields() {
-			fs[i] = f.Name + " " + duckType(f.Type)
-		}
-		return "STRUCT(" + strings.Join(fs, ", ") + ")"
-	}
-	return strings.ToUpper(t.Name())
 }
 
 func (s *Server) GetFlightInfoTableTypes(_ context.Context, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {

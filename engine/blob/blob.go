@@ -264,23 +264,40 @@ func (s *Store) Refs(ctx context.Context, sha string, limit int) ([]Ref, error) 
 		return nil, err
 	}
 	var refs []Ref
+	errEnough := errors.New("enough")
 	err = s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: key})
-		defer it.Close()
-		for it.Seek(key); it.ValidForPrefix(key); it.Next() {
-			rest := it.Item().Key()[len(key):]
-			i := bytes.IndexByte(rest, 0)
-			if i < 0 {
-				return fmt.Errorf("%w: reference key %x", errCorrupt, it.Item().Key())
-			}
-			refs = append(refs, Ref{TraceID: string(rest[:i]), SpanID: string(rest[i+1:])})
+		err := eachRef(txn, key[1:], func(r Ref, _ []byte) error {
+			refs = append(refs, r)
 			if limit > 0 && len(refs) >= limit {
-				break
+				return errEnough
 			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errEnough) {
+			return err
 		}
 		return ctx.Err()
 	})
 	return refs, err
+}
+
+// eachRef calls fn with each reference of the blob whose raw sha256 is
+// raw, in key order, and the reference's key.
+func eachRef(txn *badger.Txn, raw []byte, fn func(r Ref, key []byte) error) error {
+	prefix := append([]byte{prefixRef}, raw...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		rest := it.Item().Key()[len(prefix):]
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 {
+			return fmt.Errorf("%w: reference key %x", errCorrupt, it.Item().Key())
+		}
+		if err := fn(Ref{TraceID: string(rest[:i]), SpanID: string(rest[i+1:])}, it.Item().Key()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Pending returns up to limit blobs not yet marked indexed, oldest key first.
@@ -467,13 +484,13 @@ func (s *Store) delete(raw []byte, putBefore int64) (bool, error) {
 	if put > putBefore {
 		return false, txn.Set(append([]byte{prefixPending}, raw...), nil)
 	}
-	refPrefix := append([]byte{prefixRef}, raw...)
 	var refs [][]byte
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: refPrefix})
-	for it.Seek(refPrefix); it.ValidForPrefix(refPrefix); it.Next() {
-		refs = append(refs, it.Item().KeyCopy(nil))
+	if err := eachRef(txn, raw, func(_ Ref, key []byte) error {
+		refs = append(refs, bytes.Clone(key))
+		return nil
+	}); err != nil {
+		return false, err
 	}
-	it.Close()
 	for _, k := range refs {
 		if err := txn.Delete(k); err != nil {
 			return false, err
@@ -509,24 +526,14 @@ func (s *Store) Each(ctx context.Context, fn func(b Blob) error) error {
 			}); err != nil {
 				return err
 			}
-			refPrefix := append([]byte{prefixRef}, raw...)
-			ri := txn.NewIterator(badger.IteratorOptions{Prefix: refPrefix})
 			n := 0
-			for ri.Seek(refPrefix); ri.ValidForPrefix(refPrefix); ri.Next() {
-				rest := ri.Item().Key()[len(refPrefix):]
-				i := bytes.IndexByte(rest, 0)
-				if i < 0 {
-					ri.Close()
-					return fmt.Errorf("%w: reference key %x", errCorrupt, ri.Item().Key())
-				}
-				b.TraceID, b.SpanID = string(rest[:i]), string(rest[i+1:])
+			if err := eachRef(txn, raw, func(r Ref, _ []byte) error {
+				b.TraceID, b.SpanID = r.TraceID, r.SpanID
 				n++
-				if err := fn(b); err != nil {
-					ri.Close()
-					return err
-				}
+				return fn(b)
+			}); err != nil {
+				return err
 			}
-			ri.Close()
 			if n == 0 {
 				if err := fn(b); err != nil {
 					return err

@@ -2,7 +2,6 @@ package cold
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -18,7 +17,7 @@ import (
 )
 
 // ErrColumn is returned by Scan for a column its table does not have.
-var ErrColumn = errors.New("cold: unknown column")
+var ErrColumn = schema.ErrUnknownColumn
 
 // Scan returns the rows of table whose time lies in tr, from m's files (nil
 // means the current manifest), with the named columns in that order (nil
@@ -36,7 +35,7 @@ func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schem
 	if err != nil {
 		return nil, err
 	}
-	fields, sch, err := projection(t, columns)
+	fields, sch, err := t.Project(columns)
 	if err != nil {
 		return nil, err
 	}
@@ -54,29 +53,6 @@ func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schem
 	}
 	r.refs.Store(1)
 	return r, nil
-}
-
-// projection returns the field indexes and schema of the named columns of t
-// (all of them for nil).
-func projection(t *schema.Table, columns []string) ([]int, *arrow.Schema, error) {
-	if columns == nil {
-		fields := make([]int, t.Schema.NumFields())
-		for i := range fields {
-			fields[i] = i
-		}
-		return fields, t.Schema, nil
-	}
-	fields := make([]int, len(columns))
-	fs := make([]arrow.Field, len(columns))
-	for i, name := range columns {
-		idx := t.Schema.FieldIndices(name)
-		if len(idx) != 1 {
-			return nil, nil, fmt.Errorf("%w: table %s has no column %q", ErrColumn, t.Name, name)
-		}
-		fields[i] = idx[0]
-		fs[i] = t.Schema.Field(idx[0])
-	}
-	return fields, arrow.NewSchema(fs, nil), nil
 }
 
 // scanReader is the array.RecordReader Scan returns. It is used by one

@@ -4,8 +4,9 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/tael/tael/internal/arrowtime"
 	"github.com/tael/tael/schema"
 )
 
@@ -24,88 +25,22 @@ func fileSchema(t *schema.Table) *arrow.Schema {
 	if s, ok := fileSchemas.Load(t.ID); ok {
 		return s.(*arrow.Schema)
 	}
-	fs := make([]arrow.Field, t.Schema.NumFields())
-	for i, f := range t.Schema.Fields() {
-		f.Type = zoneless(f.Type)
-		fs[i] = f
-	}
-	s := arrow.NewSchema(fs, nil)
+	s, _ := arrowtime.RetypeSchema(t.Schema, "")
 	fileSchemas.Store(t.ID, s)
 	return s
-}
-
-// zoneless returns dt with every timestamp, at any depth, without its zone.
-func zoneless(dt arrow.DataType) arrow.DataType {
-	switch t := dt.(type) {
-	case *arrow.TimestampType:
-		return &arrow.TimestampType{Unit: t.Unit}
-	case *arrow.StructType:
-		fs := make([]arrow.Field, t.NumFields())
-		for i, f := range t.Fields() {
-			f.Type = zoneless(f.Type)
-			fs[i] = f
-		}
-		return arrow.StructOf(fs...)
-	case *arrow.ListType:
-		f := t.ElemField()
-		f.Type = zoneless(f.Type)
-		return arrow.ListOfField(f)
-	case *arrow.MapType:
-		m := arrow.MapOf(zoneless(t.KeyType()), zoneless(t.ItemType()))
-		m.KeysSorted = t.KeysSorted
-		return m
-	}
-	return dt
 }
 
 // relabel returns a as type to, which differs from a's type at most in
 // timestamp zones, sharing a's buffers. The caller releases the result.
 func relabel(a arrow.Array, to arrow.DataType) arrow.Array {
-	if arrow.TypeEqual(a.DataType(), to) {
-		a.Retain()
-		return a
-	}
-	d := relabelData(a.Data(), to)
-	defer d.Release()
-	return array.MakeFromData(d)
-}
-
-func relabelData(d arrow.ArrayData, to arrow.DataType) arrow.ArrayData {
-	var children []arrow.ArrayData
-	switch t := to.(type) {
-	case *arrow.StructType:
-		for i, c := range d.Children() {
-			children = append(children, relabelData(c, t.Field(i).Type))
-		}
-	case *arrow.ListType:
-		children = []arrow.ArrayData{relabelData(d.Children()[0], t.Elem())}
-	case *arrow.MapType:
-		children = []arrow.ArrayData{relabelData(d.Children()[0], t.Elem())}
-	default:
-		children = d.Children()
-		for _, c := range children {
-			c.Retain()
-		}
-	}
-	out := array.NewData(to, d.Len(), d.Buffers(), children, d.NullN(), d.Offset())
-	for _, c := range children {
-		c.Release()
-	}
-	return out
+	// Nanoseconds to nanoseconds: nothing is allocated.
+	return arrowtime.ConvertArray(memory.DefaultAllocator, a, to)
 }
 
 // relabelRecord returns rec with schema to (the same columns, timestamps
 // relabelled). The caller releases the result.
 func relabelRecord(rec arrow.RecordBatch, to *arrow.Schema) arrow.RecordBatch {
-	cols := make([]arrow.Array, rec.NumCols())
-	for i, c := range rec.Columns() {
-		cols[i] = relabel(c, to.Field(i).Type)
-	}
-	out := array.NewRecordBatch(to, cols, rec.NumRows())
-	for _, c := range cols {
-		c.Release()
-	}
-	return out
+	return arrowtime.ConvertRecord(memory.DefaultAllocator, rec, to)
 }
 
 // sameColumns reports whether a and b have the same column names and types

@@ -179,7 +179,7 @@ func (o *oracle) seriesMatching(ms []*labels.Matcher, tr schema.TimeRange, trimm
 				active = true
 			}
 		}
-		if active && matchesAll(ms, se.ls) {
+		if active && MatchesAll(ms, se.ls) {
 			out = append(out, Series{ID: id, Labels: se.ls})
 		}
 	}

@@ -37,7 +37,7 @@ func (s *Store) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange, 
 	if err != nil {
 		return nil, err
 	}
-	cols, sch, err := projection(t, columns)
+	cols, sch, err := t.Project(columns)
 	if err != nil {
 		return nil, err
 	}
@@ -155,25 +155,6 @@ func (s *Store) ScanBatches(ctx context.Context, table schema.ID, tr schema.Time
 		}
 	}
 	return nil
-}
-
-// projection returns the indexes and schema of the named columns of t (all
-// of them for nil).
-func projection(t *schema.Table, columns []string) ([]int, *arrow.Schema, error) {
-	if columns == nil {
-		return allColumns(t), t.Schema, nil
-	}
-	cols := make([]int, len(columns))
-	fields := make([]arrow.Field, len(columns))
-	for i, name := range columns {
-		idx := t.Schema.FieldIndices(name)
-		if len(idx) != 1 {
-			return nil, nil, fmt.Errorf("%w: table %s has no column %q", ErrColumn, t.Name, name)
-		}
-		cols[i] = idx[0]
-		fields[i] = t.Schema.Field(idx[0])
-	}
-	return cols, arrow.NewSchema(fields, nil), nil
 }
 
 // scan is what a Scan's goroutines share; it does not change once they start.

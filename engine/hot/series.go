@@ -88,7 +88,7 @@ func (s *Store) Series(ctx context.Context, matchers []*labels.Matcher, tr schem
 		}); err != nil {
 			return nil, err
 		}
-		if matchesAll(matchers, ls) {
+		if MatchesAll(matchers, ls) {
 			out = append(out, Series{ID: id, Labels: ls})
 		}
 	}
@@ -96,7 +96,9 @@ func (s *Store) Series(ctx context.Context, matchers []*labels.Matcher, tr schem
 	return out, nil
 }
 
-func matchesAll(ms []*labels.Matcher, ls labels.Labels) bool {
+// MatchesAll reports whether ls satisfies every matcher (Prometheus
+// semantics: a missing label has the empty value).
+func MatchesAll(ms []*labels.Matcher, ls labels.Labels) bool {
 	for _, m := range ms {
 		if !m.Matches(ls.Get(m.Name)) {
 			return false

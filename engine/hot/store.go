@@ -26,7 +26,7 @@ var (
 	// or math.MaxInt64, which no TimeRange contains.
 	ErrTime = errors.New("hot: invalid time")
 	// ErrColumn is returned by Scan for a column its table does not have.
-	ErrColumn = errors.New("hot: unknown column")
+	ErrColumn = schema.ErrUnknownColumn
 	// ErrBucketWidth is returned by Open when Options.BucketWidth differs
 	// from the width the store was created with.
 	ErrBucketWidth = errors.New("hot: bucket width differs from the store's")

@@ -158,10 +158,8 @@ func concat(s *Store, sch *arrow.Schema, parts []arrow.RecordBatch) (arrow.Recor
 	return array.NewRecordBatch(sch, cols, rows), nil
 }
 
+// allColumns returns the indexes of every column of t.
 func allColumns(t *schema.Table) []int {
-	cols := make([]int, t.Schema.NumFields())
-	for i := range cols {
-		cols[i] = i
-	}
+	cols, _, _ := t.Project(nil)
 	return cols
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/tael/tael/internal/arrowtime"
 	"github.com/tael/tael/internal/synth"
 	"github.com/tael/tael/schema"
 )
@@ -231,8 +232,8 @@ func TestInterrupt(t *testing.T) {
 // nanoseconds (DuckDB reads UTC-adjusted nanoseconds as microseconds).
 func writeParquet(t *testing.T, path string, rec arrow.RecordBatch) {
 	t.Helper()
-	s, _ := retypeSchema(rec.Schema(), "")
-	rec = convertRecord(memory.DefaultAllocator, rec, s)
+	s, _ := arrowtime.RetypeSchema(rec.Schema(), "")
+	rec = arrowtime.ConvertRecord(memory.DefaultAllocator, rec, s)
 	defer rec.Release()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/tael/tael/internal/arrowtime"
 	"github.com/tael/tael/schema"
 )
 
@@ -79,8 +80,8 @@ func (d *DB) Applied(table schema.ID, lsn uint64, rec arrow.RecordBatch) error {
 // withLSN returns rec with its timestamps relabelled as zone-less (so that
 // DuckDB keeps nanoseconds) and an _lsn column holding lsn.
 func withLSN(mem memory.Allocator, rec arrow.RecordBatch, lsn uint64) arrow.RecordBatch {
-	s, _ := retypeSchema(rec.Schema(), "")
-	conv := convertRecord(mem, rec, s)
+	s, _ := arrowtime.RetypeSchema(rec.Schema(), "")
+	conv := arrowtime.ConvertRecord(mem, rec, s)
 	defer conv.Release()
 	b := array.NewUint64Builder(mem)
 	defer b.Release()

@@ -2,7 +2,6 @@ package duck
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	bindings "github.com/duckdb/duckdb-go-bindings"
+
+	"github.com/tael/tael/internal/arrowtime"
 )
 
 // Kind says what a statement does.
@@ -173,7 +174,7 @@ func (c *conn) describe(p *prepared) (*Statement, error) {
 		for i := range types {
 			bindings.DestroyLogicalType(&types[i])
 		}
-		st.Schema, _ = retypeSchema(s, "UTC")
+		st.Schema, _ = arrowtime.RetypeSchema(s, "UTC")
 	}
 	np := bindings.NParams(p.stmt)
 	fields := make([]arrow.Field, np)
@@ -186,7 +187,7 @@ func (c *conn) describe(p *prepared) (*Statement, error) {
 		s, ed := bindings.NewArrowSchema(opts, []bindings.LogicalType{lt}, []string{"p"})
 		bindings.DestroyLogicalType(&lt)
 		if errData(ed) == nil && s.NumFields() == 1 {
-			fields[i].Type, _ = retype(s.Field(0).Type, "UTC")
+			fields[i].Type, _ = arrowtime.Retype(s.Field(0).Type, "UTC")
 		}
 	}
 	st.Params = arrow.NewSchema(fields, nil)
@@ -311,7 +312,7 @@ func (d *DB) run(ctx context.Context, c *conn, p *prepared, params []any) (*read
 		return nil, fmt.Errorf("duck: result schema: %w", err)
 	}
 	r.in = s
-	r.out, r.convert = retypeSchema(s, "UTC")
+	r.out, r.convert = arrowtime.RetypeSchema(s, "UTC")
 	return r, nil
 }
 
@@ -391,7 +392,7 @@ func (r *reader) Next() bool {
 			continue
 		}
 		if r.convert {
-			c := convertRecord(r.d.mem, rec, r.out)
+			c := arrowtime.ConvertRecord(r.d.mem, rec, r.out)
 			rec.Release()
 			rec = c
 		}
@@ -531,5 +532,3 @@ func bindOne(stmt bindings.PreparedStatement, i bindings.IdxT, v any) error {
 	}
 	return nil
 }
-
-var errNoRows = errors.New("duck: no rows")

@@ -13,14 +13,15 @@ import (
 func columnDefs(s *arrow.Schema) string {
 	defs := make([]string, s.NumFields())
 	for i, f := range s.Fields() {
-		defs[i] = ident(f.Name) + " " + sqlType(f.Type)
+		defs[i] = ident(f.Name) + " " + SQLType(f.Type)
 	}
 	return strings.Join(defs, ", ")
 }
 
-// sqlType returns the DuckDB type that holds values of the Arrow type t.
-// Every timestamp is TIMESTAMP_NS (see doc.go).
-func sqlType(t arrow.DataType) string {
+// SQLType returns the DuckDB type that holds values of the Arrow type t
+// (one of those tael's tables use). Every timestamp is TIMESTAMP_NS (see
+// doc.go).
+func SQLType(t arrow.DataType) string {
 	switch t := t.(type) {
 	case *arrow.StringType:
 		return "VARCHAR"
@@ -37,13 +38,13 @@ func sqlType(t arrow.DataType) string {
 	case *arrow.TimestampType:
 		return "TIMESTAMP_NS"
 	case *arrow.MapType:
-		return fmt.Sprintf("MAP(%s, %s)", sqlType(t.KeyType()), sqlType(t.ItemType()))
+		return fmt.Sprintf("MAP(%s, %s)", SQLType(t.KeyType()), SQLType(t.ItemType()))
 	case *arrow.ListType:
-		return sqlType(t.Elem()) + "[]"
+		return SQLType(t.Elem()) + "[]"
 	case *arrow.StructType:
 		fs := make([]string, t.NumFields())
 		for i, f := range t.Fields() {
-			fs[i] = ident(f.Name) + " " + sqlType(f.Type)
+			fs[i] = ident(f.Name) + " " + SQLType(f.Type)
 		}
 		return "STRUCT(" + strings.Join(fs, ", ") + ")"
 	}

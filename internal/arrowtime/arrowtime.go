@@ -1,4 +1,9 @@
-package duck
+// Package arrowtime changes the time zone and unit of every timestamp in an
+// Arrow type, schema or array, at any depth (structs, lists, maps): tael's
+// tables hold timestamp[ns, UTC], DuckDB wants zone-less nanoseconds (its
+// zone-aware type holds microseconds), and its results come back in other
+// units. Nanosecond timestamps are relabelled without copying.
+package arrowtime
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
@@ -6,9 +11,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// retype returns dt with every timestamp, at any depth, replaced by
+// Retype returns dt with every timestamp, at any depth, replaced by
 // timestamp[ns, tz], and whether anything changed.
-func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
+func Retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 	switch t := dt.(type) {
 	case *arrow.TimestampType:
 		if t.Unit == arrow.Nanosecond && t.TimeZone == tz {
@@ -19,7 +24,7 @@ func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 		fs := make([]arrow.Field, t.NumFields())
 		changed := false
 		for i, f := range t.Fields() {
-			nt, c := retype(f.Type, tz)
+			nt, c := Retype(f.Type, tz)
 			f.Type = nt
 			fs[i] = f
 			changed = changed || c
@@ -29,8 +34,8 @@ func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 		}
 		return arrow.StructOf(fs...), true
 	case *arrow.MapType:
-		k, kc := retype(t.KeyType(), tz)
-		v, vc := retype(t.ItemType(), tz)
+		k, kc := Retype(t.KeyType(), tz)
+		v, vc := Retype(t.ItemType(), tz)
 		if !kc && !vc {
 			return dt, false
 		}
@@ -39,7 +44,7 @@ func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 		return m, true
 	case *arrow.ListType:
 		f := t.ElemField()
-		nt, c := retype(f.Type, tz)
+		nt, c := Retype(f.Type, tz)
 		if !c {
 			return dt, false
 		}
@@ -47,7 +52,7 @@ func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 		return arrow.ListOfField(f), true
 	case *arrow.LargeListType:
 		f := t.ElemField()
-		nt, c := retype(f.Type, tz)
+		nt, c := Retype(f.Type, tz)
 		if !c {
 			return dt, false
 		}
@@ -55,7 +60,7 @@ func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 		return arrow.LargeListOfField(f), true
 	case *arrow.FixedSizeListType:
 		f := t.ElemField()
-		nt, c := retype(f.Type, tz)
+		nt, c := Retype(f.Type, tz)
 		if !c {
 			return dt, false
 		}
@@ -65,12 +70,12 @@ func retype(dt arrow.DataType, tz string) (arrow.DataType, bool) {
 	return dt, false
 }
 
-// retypeSchema applies retype to every field of s.
-func retypeSchema(s *arrow.Schema, tz string) (*arrow.Schema, bool) {
+// RetypeSchema applies Retype to every field of s.
+func RetypeSchema(s *arrow.Schema, tz string) (*arrow.Schema, bool) {
 	fs := make([]arrow.Field, s.NumFields())
 	changed := false
 	for i, f := range s.Fields() {
-		nt, c := retype(f.Type, tz)
+		nt, c := Retype(f.Type, tz)
 		f.Type = nt
 		fs[i] = f
 		changed = changed || c
@@ -82,10 +87,10 @@ func retypeSchema(s *arrow.Schema, tz string) (*arrow.Schema, bool) {
 	return arrow.NewSchema(fs, &md), true
 }
 
-// convertData returns data as type to (retype's result for data's type):
+// ConvertData returns data as type to (Retype's result for data's type):
 // timestamps in nanoseconds are relabelled without copying, others are
 // scaled into a new buffer.
-func convertData(mem memory.Allocator, data arrow.ArrayData, to arrow.DataType) arrow.ArrayData {
+func ConvertData(mem memory.Allocator, data arrow.ArrayData, to arrow.DataType) arrow.ArrayData {
 	if arrow.TypeEqual(data.DataType(), to) {
 		data.Retain()
 		return data
@@ -120,7 +125,7 @@ func convertData(mem memory.Allocator, data arrow.ArrayData, to arrow.DataType) 
 		toT := to.(*arrow.StructType)
 		children := make([]arrow.ArrayData, len(data.Children()))
 		for i, c := range data.Children() {
-			children[i] = convertData(mem, c, toT.Field(i).Type)
+			children[i] = ConvertData(mem, c, toT.Field(i).Type)
 		}
 		out := array.NewData(to, data.Len(), data.Buffers(), children, data.NullN(), data.Offset())
 		for _, c := range children {
@@ -140,7 +145,7 @@ func convertData(mem memory.Allocator, data arrow.ArrayData, to arrow.DataType) 
 		case *arrow.FixedSizeListType:
 			elem = t.Elem()
 		}
-		child := convertData(mem, data.Children()[0], elem)
+		child := ConvertData(mem, data.Children()[0], elem)
 		out := array.NewData(to, data.Len(), data.Buffers(), []arrow.ArrayData{child}, data.NullN(), data.Offset())
 		child.Release()
 		return out
@@ -149,12 +154,12 @@ func convertData(mem memory.Allocator, data arrow.ArrayData, to arrow.DataType) 
 	return data
 }
 
-// convertRecord returns rec with schema to (retypeSchema of rec's schema).
+// ConvertRecord returns rec with schema to (RetypeSchema of rec's schema).
 // The caller releases the result.
-func convertRecord(mem memory.Allocator, rec arrow.RecordBatch, to *arrow.Schema) arrow.RecordBatch {
+func ConvertRecord(mem memory.Allocator, rec arrow.RecordBatch, to *arrow.Schema) arrow.RecordBatch {
 	cols := make([]arrow.Array, rec.NumCols())
 	for i, c := range rec.Columns() {
-		d := convertData(mem, c.Data(), to.Field(i).Type)
+		d := ConvertData(mem, c.Data(), to.Field(i).Type)
 		cols[i] = array.MakeFromData(d)
 		d.Release()
 	}
@@ -163,4 +168,12 @@ func convertRecord(mem memory.Allocator, rec arrow.RecordBatch, to *arrow.Schema
 		c.Release()
 	}
 	return out
+}
+
+// ConvertArray returns a as type to (Retype's result for a's type). The
+// caller releases the result.
+func ConvertArray(mem memory.Allocator, a arrow.Array, to arrow.DataType) arrow.Array {
+	d := ConvertData(mem, a.Data(), to)
+	defer d.Release()
+	return array.MakeFromData(d)
 }
