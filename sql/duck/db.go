@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	bindings "github.com/duckdb/duckdb-go-bindings"
 
+	"github.com/tael/tael/internal/tablefunc"
 	"github.com/tael/tael/schema"
 )
 
@@ -56,6 +57,10 @@ type Options struct {
 	// Append stores trace comments inserted through SQL. Nil makes
 	// INSERT INTO trace_comments fail with ErrReadOnly.
 	Append AppendFunc
+	// Functions are the table functions SQL may call:
+	// SELECT * FROM name(args…). Open fails on one it cannot register
+	// (a type outside tablefunc's list, a name DuckDB already has).
+	Functions []tablefunc.Func
 }
 
 // DefaultOptions returns the options a DB uses when a field is zero.
@@ -97,6 +102,16 @@ type DB struct {
 	db   bindings.Database
 	// pool holds the idle query connections.
 	pool chan *conn
+	// inner holds the idle connections of queries that table functions
+	// run (see functions.go).
+	inner chan *conn
+
+	// calls maps a DuckDB connection id to the context of the query
+	// running on it, for the table functions it calls.
+	calls struct {
+		sync.Mutex
+		ctx map[uint64]context.Context
+	}
 
 	// mirror serialises changes to the _hot tables and the views (Applied,
 	// Cold) on their own connection.
@@ -120,6 +135,11 @@ type DB struct {
 // conn is one DuckDB connection.
 type conn struct {
 	c bindings.Connection
+	// id is DuckDB's connection id, which table functions see.
+	id uint64
+	// pool is where the connection goes back when released; nil closes
+	// it instead.
+	pool chan *conn
 }
 
 // Open starts an in-memory DuckDB with tael's tables (empty) and views,
@@ -127,6 +147,7 @@ type conn struct {
 func Open(opts Options) (*DB, error) {
 	opts = opts.withDefaults()
 	d := &DB{opts: opts, log: opts.Logger, mem: opts.Allocator}
+	d.calls.ctx = map[uint64]context.Context{}
 	var cfg bindings.Config
 	if bindings.CreateConfig(&cfg) == bindings.StateError {
 		return nil, errors.New("duck: create config")
@@ -164,13 +185,17 @@ func Open(opts Options) (*DB, error) {
 		return nil, err
 	}
 	d.pool = make(chan *conn, opts.Connections)
-	for range opts.Connections {
-		c, err := d.connect()
-		if err != nil {
-			d.closeAll()
-			return nil, err
+	d.inner = make(chan *conn, innerConnections)
+	for _, p := range []chan *conn{d.pool, d.inner} {
+		for range cap(p) {
+			c, err := d.connect()
+			if err != nil {
+				d.closeAll()
+				return nil, err
+			}
+			c.pool = p
+			p <- c
 		}
-		d.pool <- c
 	}
 	return d, nil
 }
@@ -180,7 +205,10 @@ func (d *DB) connect() (*conn, error) {
 	if bindings.Connect(d.db, &c) == bindings.StateError {
 		return nil, errors.New("duck: connect to DuckDB")
 	}
-	cn := &conn{c: c}
+	var cc bindings.ClientContext
+	bindings.ConnectionGetClientContext(c, &cc)
+	cn := &conn{c: c, id: uint64(bindings.ClientContextGetConnectionId(cc))}
+	bindings.DestroyClientContext(&cc)
 	if d.pool != nil || d.mirror.c != nil {
 		if err := cn.exec("USE tael"); err != nil {
 			bindings.Disconnect(&cn.c)
@@ -212,6 +240,11 @@ func (d *DB) setup() error {
 		"  (stride, source, origin) AS time_bucket(stride, CAST(source AS TIMESTAMP), CAST(origin AS TIMESTAMP));\n")
 	if err := d.mirror.c.exec(b.String()); err != nil {
 		return fmt.Errorf("duck: create tables: %w", err)
+	}
+	for _, f := range d.opts.Functions {
+		if err := d.register(d.mirror.c, f); err != nil {
+			return err
+		}
 	}
 	seal := []string{
 		"SET TimeZone = 'UTC'",
@@ -247,7 +280,21 @@ func (c *conn) exec(query string) error {
 	return nil
 }
 
-// acquire takes an idle connection, waiting for one if all are busy.
+// queryInt runs a query whose first value is an integer and returns it.
+func (c *conn) queryInt(query string) (int64, error) {
+	var res bindings.Result
+	state := bindings.Query(c.c, query, &res)
+	defer bindings.DestroyResult(&res)
+	if state == bindings.StateError {
+		return 0, fmt.Errorf("%w: %s", ErrInvalid, bindings.ResultError(&res))
+	}
+	return bindings.ValueInt64(&res, 0, 0), nil
+}
+
+// acquire takes an idle connection, waiting for one if all are busy. A
+// query run by a table function's Call takes one of the inner pool, and
+// one run by a function that such a query calls a new connection, so that
+// no query waits for a connection its own caller holds (see functions.go).
 func (d *DB) acquire(ctx context.Context) (*conn, error) {
 	d.mu.RLock()
 	if d.closed {
@@ -256,8 +303,24 @@ func (d *DB) acquire(ctx context.Context) (*conn, error) {
 	}
 	d.wg.Add(1)
 	d.mu.RUnlock()
+	pool := d.pool
+	switch depth := callDepth(ctx); {
+	case depth == 1:
+		pool = d.inner
+	case depth > 1:
+		if err := ctx.Err(); err != nil {
+			d.wg.Done()
+			return nil, err
+		}
+		c, err := d.connect()
+		if err != nil {
+			d.wg.Done()
+			return nil, err
+		}
+		return c, nil
+	}
 	select {
-	case c := <-d.pool:
+	case c := <-pool:
 		return c, nil
 	case <-ctx.Done():
 		d.wg.Done()
@@ -266,7 +329,11 @@ func (d *DB) acquire(ctx context.Context) (*conn, error) {
 }
 
 func (d *DB) release(c *conn) {
-	d.pool <- c
+	if c.pool != nil {
+		c.pool <- c
+	} else {
+		bindings.Disconnect(&c.c)
+	}
 	d.wg.Done()
 }
 
@@ -296,10 +363,13 @@ func (d *DB) closeAll() {
 		d.mirror.c = nil
 	}
 	d.mirror.Unlock()
-	if d.pool != nil {
+	for _, p := range []chan *conn{d.pool, d.inner} {
+		if p == nil {
+			continue
+		}
 		for {
 			select {
-			case c := <-d.pool:
+			case c := <-p:
 				bindings.Disconnect(&c.c)
 				continue
 			default:

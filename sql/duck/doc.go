@@ -43,4 +43,24 @@
 // tael's result types: strings as utf8 (never string views) and every
 // timestamp as timestamp[ns, UTC]. A query is interrupted when its context
 // ends.
+//
+// # Table functions
+//
+// Each tablefunc.Func in Options.Functions is registered before the
+// configuration is locked, through DuckDB's C API table functions
+// (functions.go), in DuckDB's system catalog: every connection sees it,
+// as name(…) or main.name(…) (not tael.main.name). Go callbacks, exported
+// to C, serve DuckDB: bind reads the arguments and declares the result
+// columns but never calls Call, since every statement is bound when
+// prepared; init (one thread) calls Call; the scan copies the batch into
+// DuckDB's vectors 2048 rows at a time (vectors.go); the batch is released
+// when DuckDB deletes the init data. Values DuckDB keeps are pinned
+// cgo.Handles. DuckDB gives init no client context, so bind records the
+// statement's connection id, and run maps each connection id to the
+// context of the query running on it until the result is released: Call
+// gets that context, marked as inside a call. A query run with a marked
+// context (a Call querying the views) takes its connection from a small
+// pool of its own, and one a level deeper a new connection, so a Call
+// never waits for a connection its own query holds, however many queries
+// call functions at once.
 package duck
