@@ -120,6 +120,8 @@ type Engine struct {
 
 	// readers tracks reads per cold manifest version (see read.go).
 	readers *readers
+	// coldSeries caches the series of each rollup file (series.go).
+	coldSeries coldSeries
 	// compactMu serialises compactions, merges and retention.
 	compactMu sync.Mutex
 	// mirrorMu is held for writing by Attach while it loads a mirror, and

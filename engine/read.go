@@ -151,42 +151,21 @@ func (e *Engine) Series(ctx context.Context, matchers []*labels.Matcher, tr sche
 	for _, s := range hs {
 		seen[s.ID] = struct{}{}
 	}
-	rr, err := e.cold.Scan(ctx, m, schema.Metrics5m, ctr, []string{"series_id", "name", "labels"})
-	if err != nil {
-		return nil, err
-	}
-	defer rr.Release()
-	var b labels.ScratchBuilder
 	out := hs
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		ids := rec.Column(0).(*array.Uint64)
-		names := rec.Column(1).(*array.String)
-		lm := rec.Column(2).(*array.Map)
-		keys, vals := lm.Keys().(*array.String), lm.Items().(*array.String)
-		for i := range int(rec.NumRows()) {
-			id := ids.Value(i)
-			if _, ok := seen[id]; ok {
+	for _, f := range m.TableFiles(schema.Metrics5m, ctr) {
+		ss, err := e.fileSeries(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range ss {
+			if _, ok := seen[s.ID]; ok {
 				continue
 			}
-			seen[id] = struct{}{}
-			b.Reset()
-			b.Add(labels.MetricName, names.Value(i))
-			if lm.IsValid(i) {
-				lo, hi := lm.ValueOffsets(i)
-				for j := lo; j < hi; j++ {
-					b.Add(keys.Value(int(j)), vals.Value(int(j)))
-				}
-			}
-			b.Sort()
-			ls := b.Labels()
-			if hot.MatchesAll(matchers, ls) {
-				out = append(out, Series{ID: id, Labels: ls})
+			seen[s.ID] = struct{}{}
+			if hot.MatchesAll(matchers, s.Labels) {
+				out = append(out, s)
 			}
 		}
-	}
-	if err := rr.Err(); err != nil {
-		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Series) int { return labels.Compare(a.Labels, b.Labels) })
 	return out, nil

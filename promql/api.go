@@ -141,19 +141,7 @@ func NewAPI(e *engine.Engine, opts APIOptions) http.Handler {
 		opts:   opts,
 		slots:  make(chan struct{}, opts.MaxConcurrency),
 		mux:    http.NewServeMux(),
-		ng: promql.NewEngine(promql.EngineOpts{
-			Logger:        opts.Logger,
-			Reg:           opts.Registerer,
-			MaxSamples:    opts.MaxSamples,
-			Timeout:       opts.Timeout,
-			LookbackDelta: opts.LookbackDelta,
-			// Subqueries without a step use Prometheus's default
-			// evaluation interval, 1 minute.
-			NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
-			EnableAtModifier:         true,
-			EnableNegativeOffset:     true,
-			Parser:                   p,
-		}),
+		ng:     newEngine(opts, p, opts.Registerer),
 	}
 	handle := func(methods, path string, f apiFunc) {
 		for m := range strings.SplitSeq(methods, ",") {
@@ -174,6 +162,24 @@ func NewAPI(e *engine.Engine, opts APIOptions) http.Handler {
 		return fail(errNotFound, errors.New("unknown API endpoint"))
 	}))
 	return a.mux
+}
+
+// newEngine returns a PromQL engine configured by opts (filled), registering
+// its metrics with reg (nil: none).
+func newEngine(opts APIOptions, p parser.Parser, reg prometheus.Registerer) *promql.Engine {
+	return promql.NewEngine(promql.EngineOpts{
+		Logger:        opts.Logger,
+		Reg:           reg,
+		MaxSamples:    opts.MaxSamples,
+		Timeout:       opts.Timeout,
+		LookbackDelta: opts.LookbackDelta,
+		// Subqueries without a step use Prometheus's default evaluation
+		// interval, 1 minute.
+		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
+		EnableAtModifier:         true,
+		EnableNegativeOffset:     true,
+		Parser:                   p,
+	})
 }
 
 // errorType is the errorType of Prometheus's error responses.

@@ -121,3 +121,84 @@ func benchBatch(e *engine.Engine, from, to, jobs int, start time.Time, interval 
 	}
 	return b.NewRecordBatch()
 }
+
+// BenchmarkRollupRange is issue 6's "30 days of history through rollups":
+// series × 30 days of a counter x (a point every 5 minutes) compacted to
+// the cold tier, whose raw points retention then drops except for the last
+// day, so a 30-day dashboard reads 29 days of 5-minute rollups and one day
+// of raw points. It times sum by (job) (rate(x[1h])) over the 30 days at a
+// 1-hour step (720 points, what Grafana asks for in a 30-day panel about
+// 1,000 pixels wide) and the same through avg_over_time.
+// TAEL_BENCH_SERIES sets the series (default 1,000 here).
+func BenchmarkRollupRange(b *testing.B) {
+	const (
+		span     = 30 * 24 * time.Hour
+		interval = 5 * time.Minute
+		jobs     = 10
+	)
+	n := 1000
+	if os.Getenv("TAEL_BENCH_SERIES") != "" {
+		n = benchSeries(b)
+	}
+	end := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	start := end.Add(-span)
+	ctx := context.Background()
+	e, err := engine.Open(ctx, b.TempDir(), engine.Options{
+		CompactInterval: -1,
+		Clock:           func() time.Time { return end },
+		Retention:       map[schema.ID]time.Duration{schema.Metrics: 24 * time.Hour},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	points := int(span / interval)
+	loadStart := time.Now()
+	const perBatch = 10
+	for first := 0; first < n; first += perBatch {
+		rec := benchBatch(e, first, min(first+perBatch, n), jobs, start, interval, points)
+		_, err := e.Append(ctx, schema.Metrics, rec)
+		rec.Release()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	loaded := time.Since(loadStart)
+	cs, err := e.Compact(ctx, engine.CompactOptions{All: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dropped, err := e.ApplyRetention(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d series × %d points loaded in %v; compacted (%+v) and %d raw files dropped in %v",
+		n, points, loaded.Round(time.Millisecond), cs, dropped, (time.Since(loadStart) - loaded).Round(time.Millisecond))
+
+	q := NewQueryable(e, Options{})
+	ng := promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: 10 * time.Minute, LookbackDelta: 5 * time.Minute})
+	defer ng.Close()
+	for _, query := range []string{"sum by (job) (rate(x[1h]))", "sum by (job) (avg_over_time(x[1h]))"} {
+		b.Run(query, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				qry, err := ng.NewRangeQuery(ctx, q, nil, query, start.Add(time.Hour), end, time.Hour)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res := qry.Exec(ctx)
+				if res.Err != nil {
+					b.Fatal(res.Err)
+				}
+				if m, _ := res.Matrix(); len(m) != jobs || len(m[0].Floats) < 700 {
+					b.Fatalf("result: %d series", len(m))
+				}
+				if len(res.Warnings) == 0 {
+					b.Fatal("no rollup annotation: the query did not read rollups")
+				}
+				qry.Close()
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/op")
+		})
+	}
+}

@@ -42,6 +42,32 @@ func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schem
 	if m == nil {
 		m = s.Manifest()
 	}
+	return s.scanFiles(ctx, t, m.TableFiles(table, tr), tr, fields, sch), nil
+}
+
+// ScanFiles is Scan over the given files of table (from a manifest the
+// caller holds a read on), which must all be of that table.
+func (s *Store) ScanFiles(ctx context.Context, table schema.ID, files []File, tr schema.TimeRange, columns []string) (array.RecordReader, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	t, err := coldTable(table)
+	if err != nil {
+		return nil, err
+	}
+	fields, sch, err := t.Project(columns)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Table != table {
+			return nil, fmt.Errorf("cold: scan of %s given a file of another table: %s", t.Name, f.Path)
+		}
+	}
+	return s.scanFiles(ctx, t, files, tr, fields, sch), nil
+}
+
+func (s *Store) scanFiles(ctx context.Context, t *schema.Table, files []File, tr schema.TimeRange, fields []int, sch *arrow.Schema) array.RecordReader {
 	r := &scanReader{
 		ctx:    ctx,
 		s:      s,
@@ -49,10 +75,10 @@ func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schem
 		tr:     tr,
 		fields: fields,
 		schema: sch,
-		files:  m.TableFiles(table, tr),
+		files:  files,
 	}
 	r.refs.Store(1)
-	return r, nil
+	return r
 }
 
 // scanReader is the array.RecordReader Scan returns. It is used by one
@@ -156,7 +182,11 @@ func (r *scanReader) open(f File) error {
 	if err != nil {
 		return err
 	}
-	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: scanParallel}, decodeMem)
+	// Decoding columns in parallel pays only for large row groups: for a
+	// small file (an hour of a few series' rollups) the goroutines cost
+	// more than the decoding.
+	parallel := scanParallel && ft.meta.NumRows >= parallelRows*int64(ft.meta.NumRowGroups())
+	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{Parallel: parallel}, decodeMem)
 	if err != nil {
 		_ = pr.Close()
 		return fmt.Errorf("cold: open %s: %w", f.Path, err)
@@ -186,6 +216,10 @@ var decodeMem memory.Allocator = memory.NewGoAllocator()
 // one goroutine per column (pqarrow's Parallel), so that a scan of many
 // columns uses both cores.
 const scanParallel = true
+
+// parallelRows is the average row group size from which a scan decodes a
+// file's columns in parallel.
+const parallelRows = 16384
 
 // int64Bounds returns the min and max statistics of leaf column col (an
 // int64 or timestamp column) in row group rg, and whether it has them.
