@@ -97,7 +97,18 @@ func (s *Store) Apply(lsn uint64, table schema.ID, rec arrow.RecordBatch, encode
 			kvs, newActive = s.appendSeriesIndex(kvs, p, newSeries, newActive)
 		}
 	}
-	if err := s.write(kvs, watermark); err != nil {
+	// Scans may start at the low-water marks: lower them before the keys
+	// are visible, and keep them from being raised until then.
+	s.low.mu.RLock()
+	for _, p := range parts {
+		s.low.lower(dataFamily(table), p.bucket)
+	}
+	for _, a := range newActive {
+		s.low.lower(activityFamily, a.bucket)
+	}
+	err = s.write(kvs, watermark)
+	s.low.mu.RUnlock()
+	if err != nil {
 		return fmt.Errorf("hot: apply lsn %d: %w", lsn, err)
 	}
 	s.markActive(newActive)

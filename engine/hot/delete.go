@@ -93,7 +93,37 @@ func (s *Store) DeleteMoved(ctx context.Context, table schema.ID, m Moved) (dele
 			return d, err
 		}
 	}
+	if err := s.raiseLowWater(t.ID); err != nil {
+		return d, err
+	}
 	return d, nil
+}
+
+// raiseLowWater raises the low-water marks of table's values and, for
+// metrics, of the activity keys, to their first keys left.
+func (s *Store) raiseLowWater(table schema.ID) error {
+	prefix := []byte{prefixData, byte(table)}
+	from := func(b int64) []byte { return dataBucketKey(table, b) }
+	data := func(k []byte) (int64, error) {
+		b, _, err := parseDataKey(k)
+		return b, err
+	}
+	if err := s.low.raise(s.db, dataFamily(table), prefix, from, data); err != nil {
+		return fmt.Errorf("hot: low-water mark of %s: %w", table, err)
+	}
+	if table != schema.Metrics {
+		return nil
+	}
+	activity := func(k []byte) (int64, error) {
+		if len(k) != activityKeyLen {
+			return 0, fmt.Errorf("%w: activity key %x", errKey, k)
+		}
+		return getBucket(k[1:]), nil
+	}
+	if err := s.low.raise(s.db, activityFamily, []byte{prefixActivity}, activityBucketKey, activity); err != nil {
+		return fmt.Errorf("hot: low-water mark of series activity: %w", err)
+	}
+	return nil
 }
 
 // deleteTraceEntries deletes the trace index entries that name a spans value
@@ -150,11 +180,12 @@ type lateValues struct {
 func (s *Store) deleteValues(ctx context.Context, txn *badger.Txn, wb *badger.WriteBatch, t *schema.Table, mk mark) (int, lateValues, error) {
 	late := lateValues{keys: make(map[string]struct{}), activity: make(map[string]struct{})}
 	prefix := []byte{prefixData, byte(t.ID)}
+	start := dataBucketKey(t.ID, s.low.get(dataFamily(t.ID)))
 	end := dataBucketKey(t.ID, mk.end)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	deleted := 0
-	for i, item := range keyRange(it, prefix, prefix, end) {
+	for i, item := range keyRange(it, prefix, start, end) {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, late, err
@@ -212,10 +243,11 @@ func (s *Store) lateActivity(item *badger.Item, t *schema.Table, bucket int64, f
 // those of late values.
 func (s *Store) deleteActivity(ctx context.Context, txn *badger.Txn, wb *badger.WriteBatch, mk mark, late lateValues) error {
 	prefix := []byte{prefixActivity}
+	start := activityBucketKey(s.low.get(activityFamily))
 	end := activityBucketKey(mk.end)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	for i, item := range keyRange(it, prefix, prefix, end) {
+	for i, item := range keyRange(it, prefix, start, end) {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -250,10 +282,11 @@ func (s *Store) restoreActivity(ctx context.Context, t *schema.Table, mk mark, l
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	prefix := []byte{prefixData, byte(t.ID)}
+	start := dataBucketKey(t.ID, s.low.get(dataFamily(t.ID)))
 	end := dataBucketKey(t.ID, mk.end)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	for i, item := range keyRange(it, prefix, prefix, end) {
+	for i, item := range keyRange(it, prefix, start, end) {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -269,7 +302,10 @@ func (s *Store) restoreActivity(ctx context.Context, t *schema.Table, mk mark, l
 		if _, ok := late.keys[string(item.Key())]; ok {
 			continue
 		}
-		if err := s.lateActivity(item, t, bucket, func(k []byte) error { return wb.Set(k, nil) }); err != nil {
+		if err := s.lateActivity(item, t, bucket, func(k []byte) error {
+			s.low.lower(activityFamily, bucket) // before the key is visible
+			return wb.Set(k, nil)
+		}); err != nil {
 			return err
 		}
 	}

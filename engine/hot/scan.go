@@ -189,9 +189,11 @@ func (s *Store) newScan(t *schema.Table, tr schema.TimeRange, cols []int, sch *a
 }
 
 // keys returns the bounds of the scan's data keys: start is the smallest,
-// and every one sorts below end.
+// and every one sorts below end. Call it after opening the snapshot: start
+// is no lower than the table's low-water mark.
 func (sc *scan) keys() (start, end []byte) {
-	return dataBucketKey(sc.t.ID, sc.bMin), afterPrefix(dataBucketKey(sc.t.ID, sc.bMax), dataKeyLen)
+	b := sc.s.low.startBucket(dataFamily(sc.t.ID), sc.bMin)
+	return dataBucketKey(sc.t.ID, b), afterPrefix(dataBucketKey(sc.t.ID, sc.bMax), dataKeyLen)
 }
 
 // scanJob is one stored value to decode; its result goes to out.

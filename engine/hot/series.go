@@ -191,6 +191,11 @@ func scanPostings(ctx context.Context, txn *badger.Txn, prefix []byte, n int, ma
 // activity key in a bucket overlapping tr.
 func (s *Store) active(ctx context.Context, txn *badger.Txn, cands map[uint64]struct{}, tr schema.TimeRange) (map[uint64]struct{}, error) {
 	bMin, bMax := bucketOf(tr.Min, s.width), bucketOf(tr.Max-1, s.width)
+	// No activity key lies below the low-water mark (txn is open).
+	bMin = s.low.startBucket(activityFamily, bMin)
+	if bMin > bMax {
+		return map[uint64]struct{}{}, nil
+	}
 	buckets := uint64(bMax) - uint64(bMin) + 1 // 0 if every int64 is a bucket
 	if cands != nil && buckets != 0 && buckets <= pointLookupLimit && uint64(len(cands))*buckets <= pointLookupLimit {
 		out := make(map[uint64]struct{})

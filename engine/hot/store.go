@@ -72,6 +72,9 @@ type Store struct {
 	// cache until its keys are committed and cached, DeleteMoved for
 	// writing while it raises the floor and empties the cache below it.
 	trim sync.RWMutex
+
+	// low bounds where scans of values and activity keys start (lowwater.go).
+	low lowWater
 }
 
 // maxActiveBuckets bounds the activity cache: 32 one-minute buckets cover
@@ -101,6 +104,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		width: int64(opts.BucketWidth),
 	}
 	s.written.floor = math.MinInt64
+	s.low.init()
 	if err := s.checkBucketWidth(); err != nil {
 		_ = s.Close()
 		return nil, err
