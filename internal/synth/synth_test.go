@@ -27,6 +27,26 @@ func TestBatchesMatchSchemas(t *testing.T) {
 		{"metrics", schema.Metrics, 12, func() arrow.RecordBatch {
 			return Metrics(mem, MetricOptions{Series: 3, Points: 4, Start: start})
 		}},
+		{"span rows", schema.Spans, 2, func() arrow.RecordBatch {
+			cost := 0.5
+			return SpanRows(mem, []SpanRow{
+				{TraceID: TraceID(1, 1), SpanID: "0000000000000001", Service: "a", Operation: "op", Start: start, Duration: time.Second},
+				{TraceID: TraceID(1, 1), SpanID: "0000000000000002", ParentSpanID: "0000000000000001", Service: "a", Operation: "llm",
+					Start: start, Duration: time.Second, Status: "error", LLMModel: "m", LLMProvider: "p", InputTokens: 3, CostUSD: &cost},
+			})
+		}},
+		{"log rows", schema.Logs, 1, func() arrow.RecordBatch {
+			return LogRows(mem, []LogRow{{Time: start, Severity: "warn", Service: "a", Body: "b"}})
+		}},
+		{"metric rows", schema.Metrics, 1, func() arrow.RecordBatch {
+			return MetricRows(mem, []MetricRow{{Time: start, Name: "up", Labels: map[string]string{"job": "a"}, Service: "a", MetricType: "gauge"}})
+		}},
+		{"comment rows", schema.TraceComments, 1, func() arrow.RecordBatch {
+			return CommentRows(mem, []CommentRow{{ID: "c", TraceID: TraceID(1, 1), Author: "a", Body: "b", CreatedAt: start}})
+		}},
+		{"payload rows", schema.LLMPayloads, 1, func() arrow.RecordBatch {
+			return PayloadRows(mem, []PayloadRow{{SHA256: PayloadSHA256("t"), Kind: "prompt", Text: "t"}})
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -50,4 +50,10 @@ type Func struct {
 	// nil batch is no rows. Errors, and panics, are reported to the SQL
 	// client as the query's error.
 	Call func(ctx context.Context, mem memory.Allocator, args []any) (arrow.RecordBatch, error)
+	// Shadows lets the function take the name of a DuckDB built-in
+	// (tael's summary(window, service) over DuckDB's summary(TABLE)): it
+	// is registered under the name _tael_<Name>, behind a table macro
+	// <Name> in tael's schema, which queries find before the built-in.
+	// Without it a name DuckDB already has is refused.
+	Shadows bool
 }

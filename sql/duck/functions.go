@@ -126,12 +126,16 @@ func (d *DB) register(c *conn, f tablefunc.Func) error {
 	if err != nil {
 		return fmt.Errorf("duck: table function %q: %w", f.Name, err)
 	}
-	if n > 0 {
-		return fmt.Errorf("duck: table function %q: DuckDB has a function of that name", f.Name)
+	if n > 0 && !f.Shadows {
+		return fmt.Errorf("duck: table function %q: DuckDB has a function of that name (set Shadows to hide it)", f.Name)
+	}
+	name := f.Name
+	if f.Shadows {
+		name = "_tael_" + f.Name
 	}
 	tf := bindings.CreateTableFunction()
 	defer bindings.DestroyTableFunction(&tf)
-	bindings.TableFunctionSetName(tf, f.Name)
+	bindings.TableFunctionSetName(tf, name)
 	for _, a := range f.Args {
 		t, _ := argType(a.Type)
 		lt := bindings.CreateLogicalType(t)
@@ -151,6 +155,27 @@ func (d *DB) register(c *conn, f tablefunc.Func) error {
 	bindings.TableFunctionSupportsProjectionPushdown(tf, false)
 	if bindings.RegisterTableFunction(c.c, tf) == bindings.StateError {
 		return fmt.Errorf("duck: table function %q: DuckDB refused it", f.Name)
+	}
+	if f.Shadows {
+		// DuckDB keeps its own function of the name in the system catalog
+		// and adds no overload there; a macro in tael's main schema is
+		// found first.
+		var params, args []string
+		for _, a := range f.Args {
+			p := ident(a.Name)
+			if a.Named {
+				params = append(params, p+" := NULL")
+				args = append(args, p+" := "+p)
+				continue
+			}
+			params = append(params, p)
+			args = append(args, p)
+		}
+		q := fmt.Sprintf("CREATE MACRO main.%s(%s) AS TABLE SELECT * FROM %s(%s)",
+			ident(f.Name), strings.Join(params, ", "), ident(name), strings.Join(args, ", "))
+		if err := c.exec(q); err != nil {
+			return fmt.Errorf("duck: table function %q: %w", f.Name, err)
+		}
 	}
 	return nil
 }

@@ -522,3 +522,27 @@ func TestFunctionExec(t *testing.T) {
 		t.Fatalf("n=%d err=%v", n, err)
 	}
 }
+
+// TestFunctionShadows registers a function under the name of DuckDB's own
+// summary(TABLE): with Shadows, queries get tael's, named arguments
+// included.
+func TestFunctionShadows(t *testing.T) {
+	call := func(_ context.Context, mem memory.Allocator, args []any) (arrow.RecordBatch, error) {
+		b := array.NewRecordBuilder(mem, stringsSchema("v"))
+		defer b.Release()
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("%v|%v", args[0], args[1]))
+		return b.NewRecordBatch(), nil
+	}
+	f := tablefunc.Func{Name: "summary", Shadows: true, Result: stringsSchema("v"), Call: call,
+		Args: []tablefunc.Arg{{Name: "window", Type: str}, {Name: "opt", Type: str, Named: true}}}
+	d, _ := openTest(t, Options{Functions: []tablefunc.Func{f}})
+	if got := rows(t, d, "SELECT * FROM summary('1h')"); len(got) != 1 || got[0][0] != "1h|<nil>" {
+		t.Errorf("summary('1h') = %v", got)
+	}
+	if got := rows(t, d, "SELECT * FROM summary('1h', opt := 'x')"); len(got) != 1 || got[0][0] != "1h|x" {
+		t.Errorf("summary('1h', opt := 'x') = %v", got)
+	}
+	if got := rows(t, d, "SELECT * FROM tael.main.summary(?)", "2h"); len(got) != 1 || got[0][0] != "2h|<nil>" {
+		t.Errorf("tael.main.summary(?) = %v", got)
+	}
+}
