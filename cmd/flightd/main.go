@@ -24,6 +24,26 @@ Usage:
   flightd version           print the version
   flightd help              show this help
 
+Ask a running flightd over its REST API:
+  flightd query traces [filters]   list traces (--service, --operation, --status,
+                                   --min-duration-ms, --max-duration-ms,
+                                   --attribute k=v, --text, --last, --limit)
+  flightd query logs [filters]     list logs (--service, --severity,
+                                   --body-contains, --trace-id, --last, --limit)
+  flightd query metrics [filters]  list metric points (--service, --name,
+                                   --metric-type, --last, --limit)
+  flightd trace <trace-id>         every span of a trace
+  flightd services [--last D]      services seen, busiest first
+  flightd summary [--last D] [--service S]
+  flightd anomalies [--last D] [--baseline D] [--service S]
+  flightd correlate <trace-id>     a trace with its logs and metrics
+  flightd comment add <trace-id> --author A --body B [--span-id ID]
+  flightd comment list [<trace-id>] [--limit N]
+  flightd search <query> [--limit N]   full-text over prompts, completions, logs
+Each takes --server URL (default http://127.0.0.1:7701, or TAEL_SERVER),
+--format table|json, --timeout and --auth-token; 'flightd <command> -h' lists
+its flags. Exit status: 1 when the server refuses, 2 for a bad command line.
+
 Run 'flightd serve -h' for the server's flags. Every flag can also be set
 through the environment as TAEL_<FLAG> (for example TAEL_DATA_DIR).
 `
@@ -46,6 +66,10 @@ func run(args []string) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		return cli.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	case "query", "trace", "services", "summary", "anomalies", "correlate", "comment", "search":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		return runClient(ctx, cmd, args, os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("flightd", version)
 		return 0

@@ -14,12 +14,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tael/tael/analytics"
 	"github.com/tael/tael/engine"
 	"github.com/tael/tael/promql"
+	"github.com/tael/tael/rest"
+	"github.com/tael/tael/sql/duck"
 )
 
 // shutdownTimeout bounds a graceful stop: in-flight requests get this long
@@ -83,7 +87,7 @@ func (c *serveConfig) validate() error {
 		if err != nil {
 			return fmt.Errorf("--%s %q: %w", a.flag, a.addr, err)
 		}
-		if a.flag == "flight" && c.sql.authenticated() {
+		if (a.flag == "flight" || a.flag == "http") && c.sql.authenticated() {
 			continue
 		}
 		if !isLoopback(host) && !c.insecure {
@@ -173,9 +177,15 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen --http %s: %w", c.http, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := &http.Server{Handler: newHTTPAuth(mux, c.sql), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(ln) }()
+	go func() {
+		if c.sql.tlsCert != "" {
+			httpDone <- hs.ServeTLS(ln, c.sql.tlsCert, c.sql.tlsKey)
+			return
+		}
+		httpDone <- hs.Serve(ln)
+	}()
 	log.Info("http listening", "addr", ln.Addr().String())
 
 	// The HTTP listener is up before the engine opens so that /healthz
@@ -195,7 +205,25 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 			log.Error("close engine", "err", cerr)
 		}
 	}
-	sqls, err := startSQL(ctx, c, eng, log)
+	// The questions (REST, and SQL's table functions) run SQL through the
+	// DuckDB that serves those functions: bind it once it is open.
+	var sqlDB atomic.Pointer[duck.DB]
+	svc := analytics.New(eng, analytics.QueryFunc(func(ctx context.Context, q string, params []any) (array.RecordReader, error) {
+		db := sqlDB.Load()
+		if db == nil {
+			return nil, errors.New("flightd: SQL engine starting")
+		}
+		return db.Query(ctx, q, params)
+	}), analytics.Options{
+		Logger:    log.With("component", "analytics"),
+		Allocator: eng.Allocator(),
+	})
+	po := promql.DefaultAPIOptions()
+	po.Logger = log.With("component", "promql")
+	po.Registerer = reg
+	po.Version = version
+	functions := append(svc.Functions(), promql.Function(eng, po))
+	sqls, err := startSQL(ctx, c, eng, log, functions, &sqlDB)
 	if err != nil {
 		shutdownHTTP(hs, log)
 		closeEngine()
@@ -209,10 +237,14 @@ func runServer(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		sqls.db.Close()
 		return err
 	}
-	po := promql.DefaultAPIOptions()
-	po.Logger = log.With("component", "promql")
-	po.Registerer = reg
-	po.Version = version
+	// The REST API's routes are more specific than the Prometheus API's
+	// /api/v1/, which answers 503 for them until they are registered here.
+	ro := rest.DefaultOptions()
+	ro.Logger = log.With("component", "rest")
+	api := rest.New(svc, ro)
+	// Shutdown waits for running handlers: live tails must end first.
+	hs.RegisterOnShutdown(api.Close)
+	api.Register(mux)
 	prom.set(promql.NewAPI(eng, po))
 	ready.Store(true)
 	log.Info("flightd ready", "version", version, "data_dir", c.dataDir, "hot_window", c.hotWindow)

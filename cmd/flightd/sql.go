@@ -9,10 +9,12 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tael/tael/engine"
 	"github.com/tael/tael/internal/duration"
+	"github.com/tael/tael/internal/tablefunc"
 	tsql "github.com/tael/tael/sql"
 	"github.com/tael/tael/sql/duck"
 )
@@ -29,10 +31,10 @@ type sqlConfig struct {
 }
 
 func addSQLFlags(fs *flag.FlagSet, c *sqlConfig) {
-	fs.StringVar(&c.authToken, "auth-token", "", "bearer token Flight SQL clients must send (authorization: Bearer <token>)")
-	fs.StringVar(&c.authBasic, "auth-basic", "", "user:password Flight SQL clients may authenticate with (basic auth, or Handshake)")
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for Flight SQL TLS (with --tls-key)")
-	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM key for Flight SQL TLS (with --tls-cert)")
+	fs.StringVar(&c.authToken, "auth-token", "", "bearer token Flight SQL and HTTP clients must send (Authorization: Bearer <token>); /healthz and /readyz stay open")
+	fs.StringVar(&c.authBasic, "auth-basic", "", "user:password Flight SQL and HTTP clients may authenticate with (basic auth, or Flight Handshake)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate for TLS on Flight SQL and HTTP (with --tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM key for TLS on Flight SQL and HTTP (with --tls-cert)")
 	c.queryTimeout = 5 * time.Minute
 	fs.Var(duration.Value{D: &c.queryTimeout}, "query-timeout", "longest a SQL query may run; clients may ask for less")
 	fs.StringVar(&c.memoryLimit, "sql-memory-limit", "", "DuckDB memory limit, e.g. 4GB or 50% (default: DuckDB's, 80% of RAM)")
@@ -65,9 +67,9 @@ type sqlServer struct {
 	done chan error
 }
 
-// startSQL opens DuckDB, loads it with the engine's rows and serves Flight
-// SQL on c.flight.
-func startSQL(ctx context.Context, c serveConfig, eng *engine.Engine, log *slog.Logger) (*sqlServer, error) {
+// startSQL opens DuckDB with the table functions, loads it with the
+// engine's rows, stores it in db and serves Flight SQL on c.flight.
+func startSQL(ctx context.Context, c serveConfig, eng *engine.Engine, log *slog.Logger, functions []tablefunc.Func, dbp *atomic.Pointer[duck.DB]) (*sqlServer, error) {
 	coldDir, err := filepath.Abs(filepath.Join(eng.Dir(), "cold"))
 	if err != nil {
 		return nil, err
@@ -79,10 +81,12 @@ func startSQL(ctx context.Context, c serveConfig, eng *engine.Engine, log *slog.
 		Threads:     c.sql.threads,
 		ColdDir:     coldDir,
 		Append:      eng.Append,
+		Functions:   functions,
 	})
 	if err != nil {
 		return nil, err
 	}
+	dbp.Store(db)
 	start := time.Now()
 	if err := eng.Attach(ctx, db); err != nil {
 		db.Close()
