@@ -353,3 +353,16 @@ func TestPrepareDescribes(t *testing.T) {
 		t.Errorf("params %s", st.Params)
 	}
 }
+
+// TestSettingsOnEveryConnection checks that the settings Open makes hold on
+// the pooled connections that run queries, not only on the one that made
+// them.
+func TestSettingsOnEveryConnection(t *testing.T) {
+	d, _ := openTest(t, Options{Connections: 3})
+	for range 6 {
+		got := rows(t, d, "SELECT current_setting('parquet_metadata_cache'), current_setting('TimeZone'), current_setting('enable_external_access')")
+		if len(got) != 1 || got[0][0] != "true" || got[0][1] != "UTC" || got[0][2] != "false" {
+			t.Fatalf("settings on a pooled connection: %v", got)
+		}
+	}
+}
