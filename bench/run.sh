@@ -4,11 +4,12 @@
 # machine: these are wall-clock figures.
 #
 #   bash bench/run.sh            # everything (about 10 minutes on 2 cores)
-#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite cold compact sql promql
-#   (compact, sql and promql are not in the default list: compact and sql build
-#   10,000,000 compacted spans first, promql loads 10,000 series × 6 h; each
-#   takes about 10 minutes on 2 cores; TAEL_BENCH_SPANS / TAEL_BENCH_SERIES
-#   override the sizes)
+#   bash bench/run.sh engine     # one group: wal hot engine blob fts otlp remotewrite cold compact sql promql rollups analytics
+#   (compact, sql, promql, rollups and analytics are not in the default list:
+#   compact, sql and analytics build 10,000,000 compacted spans first, promql
+#   loads 10,000 series × 6 h, rollups 1,000 series × 30 days; each takes
+#   several minutes on 2 cores; TAEL_BENCH_SPANS / TAEL_BENCH_SERIES override
+#   the sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 groups=${*:-"wal hot engine blob fts otlp remotewrite cold"}
@@ -28,6 +29,8 @@ for g in $groups; do
     compact) b -bench 'BenchmarkCompactSpans' -benchtime 2x -timeout 30m ./engine/
              TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkColdTraceLookup' -benchtime 2000x -timeout 30m ./engine/ ;;
     promql) b -bench 'BenchmarkRangeQuery' -benchtime 3x -timeout 30m ./promql/ ;;
+    rollups) b -bench 'BenchmarkRollupRange' -benchtime 5x -timeout 30m ./promql/ ;;
+    analytics) TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkSummary|BenchmarkCorrelate' -benchtime 5s -timeout 60m ./analytics/ ;;
     promcompare) b -bench 'BenchmarkPromCompare' -benchtime 3x -timeout 30m ./bench/promcompare/ ;;
     sql) TAEL_BENCH_SPANS=${TAEL_BENCH_SPANS:-10000000} b -bench 'BenchmarkSelectStar|BenchmarkFourQueries' -benchtime 3x -timeout 60m ./bench/sqlbench/ ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
