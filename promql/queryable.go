@@ -83,8 +83,9 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 	}
 	var ws annotations.Annotations
 	var rolled []rollupSeries
+	mode := modeFor(hints)
 	if !q.opts.DisableRollups {
-		rolled, err = q.loadRollups(ctx, sel, tr)
+		rolled, err = q.loadRollups(ctx, sel, tr, mode)
 		if err != nil {
 			return storage.ErrSeriesSet(storageError(err))
 		}
@@ -98,7 +99,6 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 		return storage.ErrSeriesSet(storageError(err))
 	}
 	if len(rolled) > 0 {
-		mode := modeFor(hints)
 		n := 0
 		for _, r := range rolled {
 			if sel.series[r.series].addRollups(r.rows, mode) {

@@ -88,21 +88,57 @@ type rollupSeries struct {
 	rows   []rollupRow
 }
 
-var rollupColumns = []string{"bucket_start", "series_id", "min", "max", "sum", "count", "last", "counter_increase"}
+// rollupColumns returns the metrics_5m columns mode needs: the bucket,
+// the series and the value columns addRollups reads in that mode (the
+// others stay zero).
+func rollupColumns(mode rollupMode) []string {
+	cols := []string{"bucket_start", "series_id"}
+	switch mode {
+	case modeCounter:
+		// Falls back to last where a row has no counter_increase.
+		return append(cols, "last", "counter_increase")
+	case modeMin:
+		return append(cols, "min")
+	case modeMax:
+		return append(cols, "max")
+	case modeSum:
+		return append(cols, "sum")
+	case modeAvg:
+		return append(cols, "sum", "count")
+	case modeCount:
+		return append(cols, "count", "last")
+	}
+	return append(cols, "last")
+}
 
 // loadRollups returns the metrics_5m rows of the selected series whose
-// bucket overlaps tr, by series.
-func (q *querier) loadRollups(ctx context.Context, sel *selection, tr schema.TimeRange) ([]rollupSeries, error) {
+// bucket overlaps tr, by series, holding the values mode needs.
+//
+// Like loadSamples it reads in two passes, so that each series' rows are
+// allocated once at their final size: over 30 days (8,640 buckets per
+// series) growing per-series slices cost more than decoding.
+func (q *querier) loadRollups(ctx context.Context, sel *selection, tr schema.TimeRange, mode rollupMode) ([]rollupSeries, error) {
 	rtr := tr
 	if rtr.Min > math.MinInt64+rollupWidth {
 		rtr.Min = floorDiv(rtr.Min, rollupWidth) * rollupWidth
 	}
-	rr, err := q.e.Scan(ctx, schema.Metrics5m, rtr, rollupColumns)
+	cols := rollupColumns(mode)
+	rr, err := q.e.Scan(ctx, schema.Metrics5m, rtr, cols)
 	if err != nil {
 		return nil, fmt.Errorf("promql: scan metrics_5m: %w", err)
 	}
 	defer rr.Release()
-	by := make(map[int32][]rollupRow)
+	type scanned struct {
+		series int32
+		row    rollupRow
+	}
+	// Rows in scan order, in fixed-size blocks (no copying as they grow).
+	const blockRows = 1 << 14
+	var (
+		blocks [][]scanned
+		counts = make([]int, len(sel.series))
+		total  int
+	)
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -110,33 +146,78 @@ func (q *querier) loadRollups(ctx context.Context, sel *selection, tr schema.Tim
 		rec := rr.RecordBatch()
 		starts := rec.Column(0).(*array.Timestamp).TimestampValues()
 		ids := rec.Column(1).(*array.Uint64).Uint64Values()
-		mins := rec.Column(2).(*array.Float64).Float64Values()
-		maxs := rec.Column(3).(*array.Float64).Float64Values()
-		sums := rec.Column(4).(*array.Float64).Float64Values()
-		counts := rec.Column(5).(*array.Int64).Int64Values()
-		lasts := rec.Column(6).(*array.Float64).Float64Values()
-		incCol := rec.Column(7).(*array.Float64)
-		incs := incCol.Float64Values()
+		f64 := func(name string) []float64 {
+			if k := slices.Index(cols, name); k >= 0 {
+				return rec.Column(k).(*array.Float64).Float64Values()
+			}
+			return nil
+		}
+		mins, maxs, sums, lasts := f64("min"), f64("max"), f64("sum"), f64("last")
+		var counts64 []int64
+		if k := slices.Index(cols, "count"); k >= 0 {
+			counts64 = rec.Column(k).(*array.Int64).Int64Values()
+		}
+		var incCol *array.Float64
+		if k := slices.Index(cols, "counter_increase"); k >= 0 {
+			incCol = rec.Column(k).(*array.Float64)
+		}
 		for i, id := range ids {
 			j, ok := sel.index[id]
 			if !ok {
 				continue
 			}
-			by[j] = append(by[j], rollupRow{
-				start: int64(starts[i]), min: mins[i], max: maxs[i], sum: sums[i], last: lasts[i],
-				count: counts[i], inc: incs[i], hasInc: incCol.IsValid(i),
-			})
+			r := rollupRow{start: int64(starts[i])}
+			if mins != nil {
+				r.min = mins[i]
+			}
+			if maxs != nil {
+				r.max = maxs[i]
+			}
+			if sums != nil {
+				r.sum = sums[i]
+			}
+			if lasts != nil {
+				r.last = lasts[i]
+			}
+			if counts64 != nil {
+				r.count = counts64[i]
+			}
+			if incCol != nil && incCol.IsValid(i) {
+				r.inc, r.hasInc = incCol.Value(i), true
+			}
+			if n := len(blocks); n == 0 || len(blocks[n-1]) == blockRows {
+				blocks = append(blocks, make([]scanned, 0, blockRows))
+			}
+			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], scanned{j, r})
+			counts[j]++
+			total++
 		}
 	}
 	if err := rr.Err(); err != nil {
 		return nil, fmt.Errorf("promql: scan metrics_5m: %w", err)
 	}
-	out := make([]rollupSeries, 0, len(by))
-	for j, rows := range by {
-		slices.SortStableFunc(rows, func(a, b rollupRow) int { return cmp.Compare(a.start, b.start) })
-		out = append(out, rollupSeries{series: j, rows: rows})
+	all := make([]rollupRow, total)
+	by := make([][]rollupRow, len(sel.series))
+	off := 0
+	for j, c := range counts {
+		by[j] = all[off : off : off+c]
+		off += c
 	}
-	slices.SortFunc(out, func(a, b rollupSeries) int { return cmp.Compare(a.series, b.series) })
+	for _, b := range blocks {
+		for _, r := range b {
+			by[r.series] = append(by[r.series], r.row)
+		}
+	}
+	var out []rollupSeries
+	for j, rs := range by {
+		if len(rs) == 0 {
+			continue
+		}
+		if !slices.IsSortedFunc(rs, func(a, b rollupRow) int { return cmp.Compare(a.start, b.start) }) {
+			slices.SortStableFunc(rs, func(a, b rollupRow) int { return cmp.Compare(a.start, b.start) })
+		}
+		out = append(out, rollupSeries{series: int32(j), rows: rs})
+	}
 	return out, nil
 }
 
