@@ -311,6 +311,15 @@ func TestRESTAndCLI(t *testing.T) {
 		if len(rows) != 1 || rows[0][0] != "true" {
 			t.Errorf("promql() = %v", rows)
 		}
+		// The README's examples run.
+		query(t, addr, "SELECT p95_ms, error_rate FROM summary('1h', 'checkout')")
+		if rows := query(t, addr, "SELECT s.operation, h.fragment FROM search('Zürich') h JOIN spans s USING (trace_id, span_id)"); len(rows) == 0 {
+			t.Error("README search example: no rows")
+		}
+		query(t, addr, `SELECT p.timestamp, p.value, count(s.span_id) AS errors
+FROM promql('sum(rate(http_requests_total{code="500"}[5m]))', now()::TIMESTAMP - INTERVAL 1 HOUR, now()::TIMESTAMP, '1m') p
+LEFT JOIN spans s ON s.status = 'error' AND s.start_time >= p.timestamp - INTERVAL 1 MINUTE AND s.start_time < p.timestamp
+GROUP BY 1, 2 ORDER BY 1`)
 		// Comments go in through SQL too, and REST sees them.
 		ctx := context.Background()
 		cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
