@@ -2,7 +2,9 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -37,28 +39,32 @@ func (s *Service) Summary(ctx context.Context, w time.Duration, service string) 
 	if service != "" {
 		sum.ServiceFilter = &service
 	}
-	if err := s.summarySpans(ctx, sum, where); err != nil {
-		return nil, err
-	}
+	// The three statements fill separate parts of sum and run at once:
+	// each is planned and run while the others wait on DuckDB's threads.
 	cond, params := where("timestamp")
-	err = s.each(ctx, `SELECT count(*),
+	var wg sync.WaitGroup
+	var errs [3]error
+	wg.Go(func() { errs[0] = s.summarySpans(ctx, sum, where) })
+	wg.Go(func() {
+		errs[1] = s.each(ctx, `SELECT count(*),
   count(*) FILTER (WHERE severity IN ('error', 'fatal')),
   count(*) FILTER (WHERE severity = 'warn'),
   count(*) FILTER (WHERE severity = 'info'),
   count(*) FILTER (WHERE severity IN ('debug', 'trace'))
 FROM logs WHERE `+cond, params, func(rec arrow.RecordBatch) error {
-		c := rec.Columns()
-		sum.Logs = LogCounts{Total: i64(c[0], 0), Error: i64(c[1], 0), Warn: i64(c[2], 0), Info: i64(c[3], 0), Debug: i64(c[4], 0)}
-		return nil
+			c := rec.Columns()
+			sum.Logs = LogCounts{Total: i64(c[0], 0), Error: i64(c[1], 0), Warn: i64(c[2], 0), Info: i64(c[3], 0), Debug: i64(c[4], 0)}
+			return nil
+		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	err = s.each(ctx, "SELECT count(*), count(DISTINCT name) FROM metrics WHERE "+cond, params, func(rec arrow.RecordBatch) error {
-		sum.Metrics = MetricCounts{PointCount: i64(rec.Column(0), 0), UniqueNames: i64(rec.Column(1), 0)}
-		return nil
+	wg.Go(func() {
+		errs[2] = s.each(ctx, "SELECT count(*), count(DISTINCT name) FROM metrics WHERE "+cond, params, func(rec arrow.RecordBatch) error {
+			sum.Metrics = MetricCounts{PointCount: i64(rec.Column(0), 0), UniqueNames: i64(rec.Column(1), 0)}
+			return nil
+		})
 	})
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	return sum, nil
