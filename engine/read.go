@@ -102,6 +102,27 @@ func (e *Engine) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange,
 	return newConcatReader(rs, done), nil
 }
 
+// ScanMetrics is Scan of the metrics table for a reader that wants only the
+// metric names given (sorted, distinct): cold row groups holding none of
+// them are skipped, so a query of a few metrics reads about their share of
+// the cold files. Rows of other metrics may still come (hot rows, row
+// groups holding several names): the caller filters.
+func (e *Engine) ScanMetrics(ctx context.Context, tr schema.TimeRange, columns []string, names []string) (array.RecordReader, error) {
+	m, done := e.readers.begin(e.cold)
+	cr, err := e.cold.ScanNames(ctx, m, tr, columns, names)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	hr, err := e.hot.Scan(ctx, schema.Metrics, tr, columns, hotMoved(m.MovedOf(schema.Metrics)))
+	if err != nil {
+		cr.Release()
+		done()
+		return nil, err
+	}
+	return newConcatReader([]array.RecordReader{cr, hr}, done), nil
+}
+
 // Trace returns every span of the trace, hot and cold, in no particular
 // order; a batch with no rows when there is none. The caller releases it.
 func (e *Engine) Trace(ctx context.Context, traceID string) (arrow.RecordBatch, error) {

@@ -237,6 +237,16 @@ func newSelection(found []engine.Series, hints *storage.SelectHints) *selection 
 	return sel
 }
 
+// names returns the distinct metric names of the selected series, sorted.
+func (s *selection) names() []string {
+	var out []string
+	for _, ms := range s.series {
+		out = append(out, ms.lset.Get(labels.MetricName))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (s *selection) truncate(limit int) {
 	if limit > 0 && len(s.series) > limit {
 		s.series = s.series[:limit]

@@ -59,8 +59,14 @@
 // # Sort order
 //
 // spans (trace_id, start_time); logs (service, timestamp); metrics
-// (series_id, timestamp); metrics_5m (series_id, bucket_start);
+// (name, series_id, timestamp); metrics_5m (series_id, bucket_start);
 // trace_comments (trace_id, created_at). Ties keep their input order.
+//
+// Metrics sort by name first so that a row group holds few metric names and
+// its name statistics say which (ScanNames skips the others): a PromQL
+// selector of one metric then decodes about that metric's share of each
+// file. Files written before sorted by series_id alone; ScanNames reads them
+// correctly, only without skipping.
 //
 // For spans both candidate orders were measured with OpenTelemetry-SDK-like
 // spans (otel_test.go: 10 services, 50 operations, traces of 1 to 40 spans,

@@ -3,6 +3,7 @@ package cold
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -43,6 +44,20 @@ func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schem
 		m = s.Manifest()
 	}
 	return s.scanFiles(ctx, t, m.TableFiles(table, tr), tr, fields, sch), nil
+}
+
+// ScanNames is Scan of the metrics table that may skip the row groups
+// holding none of the metric names (sorted, distinct): their rows are not
+// returned. Other rows may be, so the caller still filters. Files are
+// sorted by name first (doc.go), so a query of one metric reads about its
+// share of each file.
+func (s *Store) ScanNames(ctx context.Context, m *Manifest, tr schema.TimeRange, columns []string, names []string) (array.RecordReader, error) {
+	rr, err := s.Scan(ctx, m, schema.Metrics, tr, columns)
+	if err != nil {
+		return nil, err
+	}
+	rr.(*scanReader).names = names
+	return rr, nil
 }
 
 // ScanFiles is Scan over the given files of table (from a manifest the
@@ -92,6 +107,9 @@ type scanReader struct {
 	fields []int
 	schema *arrow.Schema
 	files  []File
+	// names, if set, are the only metric names wanted (sorted): row groups
+	// whose name statistics hold none are skipped.
+	names []string
 
 	next int // index in files of the next file to open
 	// The open file, and the indexes of its row groups still to read.
@@ -193,14 +211,50 @@ func (r *scanReader) open(f File) error {
 	}
 	r.r, r.ft, r.fr = pr, ft, fr
 	tleaf := ft.leaves[r.t.TimeIndex][0]
+	nleaf := -1
+	if r.names != nil {
+		nleaf = ft.leaves[metricsName][0]
+	}
 	for i := range ft.meta.NumRowGroups() {
-		lo, hi, ok := int64Bounds(ft.meta.RowGroup(i), tleaf)
+		rg := ft.meta.RowGroup(i)
+		lo, hi, ok := int64Bounds(rg, tleaf)
 		if ok && (lo >= r.tr.Max || hi < r.tr.Min) {
+			continue
+		}
+		if nleaf >= 0 && !anyNameIn(rg, nleaf, r.names) {
 			continue
 		}
 		r.rgs = append(r.rgs, i)
 	}
 	return nil
+}
+
+// metricsName is the index of the metrics table's name column.
+var metricsName = func() int {
+	t, _ := schema.ByID(schema.Metrics)
+	return t.Schema.FieldIndices("name")[0]
+}()
+
+// anyNameIn reports whether a name of names (sorted) may lie in row group
+// rg, by the min and max statistics of its string leaf col: true when it
+// has none.
+func anyNameIn(rg *metadata.RowGroupMetaData, col int, names []string) bool {
+	cc, err := rg.ColumnChunk(col)
+	if err != nil {
+		return true
+	}
+	st, err := cc.Statistics()
+	if err != nil || st == nil || !st.HasMinMax() {
+		return true
+	}
+	bs, ok := st.(*metadata.ByteArrayStatistics)
+	if !ok {
+		return true
+	}
+	lo, hi := string(bs.Min()), string(bs.Max())
+	// The first name ≥ lo must also be ≤ hi.
+	i, _ := slices.BinarySearch(names, lo)
+	return i < len(names) && names[i] <= hi
 }
 
 // decodeMem allocates the arrays the Parquet reader decodes. It is the Go

@@ -23,7 +23,7 @@ func sortOrder(t *schema.Table, spansByService bool) []string {
 	case schema.Logs:
 		return []string{"service", "timestamp"}
 	case schema.Metrics:
-		return []string{"series_id", "timestamp"}
+		return []string{"name", "series_id", "timestamp"}
 	case schema.Metrics5m:
 		return []string{"series_id", "bucket_start"}
 	case schema.TraceComments:

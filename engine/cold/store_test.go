@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -781,5 +782,58 @@ func TestTraceOTel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScanNames checks that a scan for some metric names skips the row
+// groups of others, yet returns every row of the names asked for.
+func TestScanNames(t *testing.T) {
+	h := newHarness(t) // 1,000-row row groups
+	rec := synth.Metrics(h.mem, synth.MetricOptions{Series: 40, Points: 100, Start: t0, Seed: 5})
+	defer rec.Release()
+	h.write(schema.Metrics, t0, rec)
+	names := map[string]int{}
+	nameCol := rec.Column(1).(*array.String)
+	for i := range nameCol.Len() {
+		names[nameCol.Value(i)]++
+	}
+	if len(names) < 3 {
+		t.Fatalf("synth gave %d metric names; the test needs several", len(names))
+	}
+	count := func(want []string) (total, matching int) {
+		rr, err := h.s.ScanNames(context.Background(), nil, schema.AllTime, []string{"name"}, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rr.Release()
+		for rr.Next() {
+			col := rr.RecordBatch().Column(0).(*array.String)
+			for i := range col.Len() {
+				total++
+				if slices.Contains(want, col.Value(i)) {
+					matching++
+				}
+			}
+		}
+		if err := rr.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return total, matching
+	}
+	for name, n := range names {
+		total, matching := count([]string{name})
+		if matching != n {
+			t.Errorf("ScanNames(%s): %d of its rows, want %d", name, matching, n)
+		}
+		if total >= int(rec.NumRows()) {
+			t.Errorf("ScanNames(%s) read all %d rows: no row group skipped", name, total)
+		}
+	}
+	if total, _ := count([]string{"no_such_metric"}); total != 0 {
+		t.Errorf("ScanNames(no_such_metric) returned %d rows", total)
+	}
+	all := slices.Sorted(maps.Keys(names))
+	if total, matching := count(all); total != int(rec.NumRows()) || matching != total {
+		t.Errorf("ScanNames(all) = %d rows (%d matching), want %d", total, matching, rec.NumRows())
 	}
 }
