@@ -263,3 +263,37 @@ func durationName(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// BenchmarkTraces lists the newest traces of the last hour, as the REST
+// API's default GET /api/v1/traces does, unfiltered and for one service.
+func BenchmarkTraces(b *testing.B) {
+	ctx := context.Background()
+	for _, tier := range benchTiers() {
+		for _, f := range []struct {
+			name string
+			f    TraceFilter
+		}{
+			{"all", TraceFilter{}},
+			{"service", TraceFilter{Service: "svc-3"}},
+			{"errors", TraceFilter{Status: "error", Last: 24 * time.Hour}},
+		} {
+			b.Run("tier="+tier+"/filter="+f.name, func(b *testing.B) {
+				d := benchSet(b, tier)
+				b.ReportAllocs()
+				var lat []time.Duration
+				for b.Loop() {
+					start := time.Now()
+					ts, err := d.s.Traces(ctx, f.f)
+					lat = append(lat, time.Since(start))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(ts) != DefaultTraces {
+						b.Fatalf("%d traces, want %d", len(ts), DefaultTraces)
+					}
+				}
+				reportLatency(b, lat)
+			})
+		}
+	}
+}

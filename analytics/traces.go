@@ -72,8 +72,17 @@ func (s *Service) Traces(ctx context.Context, f TraceFilter) ([]TraceSummary, er
 		// them safely.
 		add("list_contains(string_split(?, ','), trace_id)", strings.Join(ids, ","))
 	}
+	// With no filter but the window, a trace's first matching span is its
+	// first span, so the newest traces can be chosen before their spans are
+	// aggregated: a default listing then aggregates 20 traces, not every
+	// trace of the hour.
+	matched := `SELECT DISTINCT trace_id FROM spans WHERE ` + strings.Join(conds, " AND ")
+	if len(conds) == 2 {
+		matched = `SELECT trace_id FROM spans WHERE ` + strings.Join(conds, " AND ") + `
+  GROUP BY trace_id ORDER BY min(start_time) DESC, trace_id LIMIT ` + itoa(n)
+	}
 	// The root sorts first by (has a parent, start time, span id).
-	q := `WITH matched AS (SELECT DISTINCT trace_id FROM spans WHERE ` + strings.Join(conds, " AND ") + `)
+	q := `WITH matched AS (` + matched + `)
 SELECT trace_id,
   arg_min(service, (coalesce(parent_span_id, '') <> '', start_time, span_id)) AS root_service,
   arg_min(operation, (coalesce(parent_span_id, '') <> '', start_time, span_id)) AS root_operation,
