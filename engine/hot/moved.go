@@ -81,7 +81,8 @@ func (s *Store) Buckets(ctx context.Context, table schema.ID, hide Moved) (minTi
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	var bMin, bMax int64
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+	// No live key lies below the low-water mark (txn is open).
+	for it.Seek(dataBucketKey(table, s.low.get(dataFamily(table)))); it.ValidForPrefix(prefix); it.Next() {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, 0, 0, err
