@@ -594,3 +594,22 @@ func TestDefaultsEmpty(t *testing.T) {
 		t.Errorf("trace in an empty store: %v", err)
 	}
 }
+
+// TestMetricJSON checks that a metric point whose value is not finite (a
+// stale marker) still encodes, as null, and reads back as NaN.
+func TestMetricJSON(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 2.5} {
+		b, err := json.Marshal([]Metric{{Name: "up", Value: v, Labels: map[string]string{"a": "b"}}})
+		if err != nil {
+			t.Fatalf("%v: %v", v, err)
+		}
+		var back []Metric
+		if err := json.Unmarshal(b, &back); err != nil || len(back) != 1 || back[0].Name != "up" || back[0].Labels["a"] != "b" {
+			t.Fatalf("%v: %s read back as %+v, %v", v, b, back, err)
+		}
+		finite := !math.IsNaN(v) && !math.IsInf(v, 0)
+		if finite && (back[0].Value != v || !strings.Contains(string(b), `"value":2.5`)) || !finite && (!math.IsNaN(back[0].Value) || !strings.Contains(string(b), `"value":null`)) {
+			t.Errorf("%v: encoded %s, read back %v", v, b, back[0].Value)
+		}
+	}
+}

@@ -174,7 +174,7 @@ func serviceAnomalies(svc string, c, b *windowStats, current, baseline time.Dura
 	var out []Anomaly
 	if c.spans >= minSpans && b.spans >= minSpans {
 		cr, br := ratio(c.errors, c.spans), ratio(b.errors, b.spans)
-		if d := cr - br; d >= errorRateMinDelta {
+		if d := cr - br; reaches(d, errorRateMinDelta) {
 			out = append(out, Anomaly{
 				Kind: KindErrorRate, Scope: ScopeService, Subject: svc,
 				Severity: grade(d, errorRateWarningDelta, errorRateCriticalDelta),
@@ -188,7 +188,7 @@ func serviceAnomalies(svc string, c, b *windowStats, current, baseline time.Dura
 		if b.p95 > 0 {
 			r = c.p95 / b.p95
 		}
-		if r >= latencyMinRatio && d >= latencyMinDeltaMS {
+		if reaches(r, latencyMinRatio) && reaches(d, latencyMinDeltaMS) {
 			out = append(out, Anomaly{
 				Kind: KindLatencyP95, Scope: ScopeService, Subject: svc,
 				Severity: grade(r, latencyWarningRatio, latencyCriticalRatio),
@@ -198,13 +198,13 @@ func serviceAnomalies(svc string, c, b *windowStats, current, baseline time.Dura
 		}
 	}
 	cRate, bRate := float64(c.spans)/current.Seconds(), float64(b.spans)/baseline.Seconds()
-	if b.spans >= minThroughputSpans && cRate <= dropMaxRatio*bRate {
+	if b.spans >= minThroughputSpans && atMost(cRate, dropMaxRatio*bRate) {
 		r := cRate / bRate // bRate > 0: at least 20 spans
 		sev := SeverityInfo
 		switch {
-		case r <= dropCriticalRatio:
+		case atMost(r, dropCriticalRatio):
 			sev = SeverityCritical
-		case r <= dropWarningRatio:
+		case atMost(r, dropWarningRatio):
 			sev = SeverityWarning
 		}
 		out = append(out, Anomaly{
@@ -213,7 +213,7 @@ func serviceAnomalies(svc string, c, b *windowStats, current, baseline time.Dura
 			Message: fmt.Sprintf("throughput of %s fell from %s to %s spans/s (%s the baseline)", svc, num(bRate), num(cRate), times(r)),
 		})
 	}
-	if c.spans >= minThroughputSpans && b.spans >= minSpans && cRate >= spikeMinRatio*bRate {
+	if c.spans >= minThroughputSpans && b.spans >= minSpans && reaches(cRate, spikeMinRatio*bRate) {
 		r := cRate / bRate // bRate > 0: at least 5 spans
 		out = append(out, Anomaly{
 			Kind: KindThroughputSpike, Scope: ScopeService, Subject: svc,
@@ -243,7 +243,7 @@ func costAnomaly(model string, c, b *windowStats, current, baseline time.Duratio
 	if bRate > 0 {
 		r = cRate / bRate
 	}
-	if r < spikeMinRatio {
+	if !reaches(r, spikeMinRatio) {
 		return Anomaly{}, false
 	}
 	a := Anomaly{
@@ -264,13 +264,23 @@ func costAnomaly(model string, c, b *windowStats, current, baseline time.Duratio
 // info.
 func grade(v, warning, critical float64) string {
 	switch {
-	case v >= critical:
+	case reaches(v, critical):
 		return SeverityCritical
-	case v >= warning:
+	case reaches(v, warning):
 		return SeverityWarning
 	}
 	return SeverityInfo
 }
+
+// reaches reports v ≥ t, and atMost v ≤ t, forgiving the last bits of
+// floating-point error: the compared values are ratios and differences of
+// counts, which hit a threshold exactly (6 of 20 errors against 5 of 20 is
+// a Δ of exactly 0.05, computed as 0.04999999999999999).
+func reaches(v, t float64) bool { return v >= t-thresholdSlack*math.Max(1, math.Abs(t)) }
+func atMost(v, t float64) bool  { return v <= t+thresholdSlack*math.Max(1, math.Abs(t)) }
+
+// thresholdSlack is the relative error reaches and atMost forgive.
+const thresholdSlack = 1e-9
 
 // num renders a rate for a message: three significant digits below 1
 // ("0.0333"), two decimals up to 100, none above.

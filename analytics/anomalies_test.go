@@ -219,3 +219,37 @@ func TestAnomalies(t *testing.T) {
 
 // near reports whether a and b agree to 9 significant digits.
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)) }
+
+// TestAnomalyBoundaries checks the thresholds hold at exact count ratios,
+// where floating point lands a hair below them (6/20 − 5/20 computes to
+// 0.04999999999999999).
+func TestAnomalyBoundaries(t *testing.T) {
+	kinds := func(as []Anomaly) map[string]string {
+		out := map[string]string{}
+		for _, a := range as {
+			out[a.Kind] = a.Severity
+		}
+		return out
+	}
+	cur, base := 15*time.Minute, time.Hour
+	for _, c := range []struct {
+		name       string
+		c, b       windowStats
+		kind, want string // want "" for no finding of kind
+	}{
+		{"error Δ exactly 0.05", windowStats{spans: 20, errors: 6}, windowStats{spans: 20, errors: 5}, KindErrorRate, SeverityInfo},
+		{"error Δ exactly 0.25", windowStats{spans: 20, errors: 7}, windowStats{spans: 20, errors: 2}, KindErrorRate, SeverityCritical},
+		{"error Δ exactly 0.10", windowStats{spans: 20, errors: 3}, windowStats{spans: 20, errors: 1}, KindErrorRate, SeverityWarning},
+		{"error Δ below 0.05", windowStats{spans: 100, errors: 9}, windowStats{spans: 100, errors: 5}, KindErrorRate, ""},
+		// 25 spans in 15 minutes against 20 in an hour: exactly 5× the rate.
+		{"spike exactly 5×", windowStats{spans: 25}, windowStats{spans: 20}, KindThroughputSpike, SeverityWarning},
+		{"spike exactly 10×", windowStats{spans: 50}, windowStats{spans: 20}, KindThroughputSpike, SeverityCritical},
+		// 10 spans in 15 minutes against 80 in an hour: exactly 0.5×.
+		{"drop exactly 0.5×", windowStats{spans: 10}, windowStats{spans: 80}, KindThroughputDrop, SeverityInfo},
+	} {
+		got := kinds(serviceAnomalies("svc", &c.c, &c.b, cur, base))[c.kind]
+		if got != c.want {
+			t.Errorf("%s: %s severity %q, want %q", c.name, c.kind, got, c.want)
+		}
+	}
+}

@@ -129,14 +129,15 @@
 // the same widened range (at most MaxCorrelatePts, by timestamp, name).
 //
 // TailSpans/TailLogs(cursor): a live tail polls the SQL mirror's hot rows,
-// whose _lsn column is the WAL record that wrote them, for the records
-// after cursor, oldest first. Records are never split: those taken are the
-// ones that begin within the first limit matching rows (so a poll returns at
-// least one whole record, possibly more than limit rows), and the next
-// cursor is the last LSN returned. Cursor 0 means "start from now": no rows
-// and the newest LSN the mirror holds (0 if it holds none). A tail sees only
-// hot rows: one that falls behind by more than the hot window misses rows
-// compaction moved meanwhile.
+// whose _lsn column is the WAL record that wrote them, for the records from
+// cursor up to the engine's applied watermark (records finish applying out
+// of order; below the watermark none is missing), oldest first. Records are
+// never split: those taken are the ones that begin within the first limit
+// matching rows (so a poll returns at least one whole record, possibly more
+// than limit rows), and the next cursor is the LSN after the last one
+// returned. Cursor 0 means "start from now": no rows, and the cursor after
+// the watermark. A tail sees only hot rows: one that falls behind by more
+// than the hot window misses rows compaction moved meanwhile.
 //
 // # SQL table functions
 //

@@ -8,12 +8,6 @@ import (
 	"github.com/tael/tael/schema"
 )
 
-// maxLSNQuery is the newest WAL record the SQL mirror holds rows of. LSNs
-// are shared by all tables (one WAL), so every hot table counts.
-const maxLSNQuery = `SELECT coalesce(max(l), 0) FROM (
-  SELECT max(_lsn) AS l FROM _hot.spans UNION ALL SELECT max(_lsn) FROM _hot.logs
-  UNION ALL SELECT max(_lsn) FROM _hot.metrics UNION ALL SELECT max(_lsn) FROM _hot.trace_comments)`
-
 // TailSpans returns the spans appended since cursor, oldest first, and the
 // cursor to pass next time. Cursor 0 means "from now": it returns no spans,
 // only a cursor. A cursor is the next WAL record to read (never 0 once
@@ -28,8 +22,7 @@ func (s *Service) TailSpans(ctx context.Context, service string, cursor uint64, 
 	}
 	out := []Span{}
 	if cursor == 0 {
-		c, err := s.maxLSN(ctx)
-		return out, c + 1, err
+		return out, s.e.AppliedLSN() + 1, nil
 	}
 	var cond string
 	var params []any
@@ -54,8 +47,7 @@ func (s *Service) TailLogs(ctx context.Context, service, severity string, cursor
 	}
 	out := []Log{}
 	if cursor == 0 {
-		c, err := s.maxLSN(ctx)
-		return out, c + 1, err
+		return out, s.e.AppliedLSN() + 1, nil
 	}
 	var cond string
 	var params []any
@@ -74,17 +66,11 @@ func (s *Service) TailLogs(ctx context.Context, service, severity string, cursor
 	return out, next, err
 }
 
-func (s *Service) maxLSN(ctx context.Context) (uint64, error) {
-	var lsn uint64
-	err := s.each(ctx, maxLSNQuery, nil, func(rec arrow.RecordBatch) error {
-		lsn = u64(rec.Column(0), 0)
-		return nil
-	})
-	return lsn, err
-}
-
 // tail reads the rows of the mirror's hot table whose WAL record is cursor
-// or later and that match cond, whole records at a time: the records taken
+// or later, up to the engine's applied watermark, and that match cond,
+// whole records at a time. Records are applied out of order: reading past
+// the watermark could return record 11 before record 10 arrives, and the
+// next poll, starting after 11, would never see 10. The records taken
 // are those that begin within the first n matching rows, so a record is
 // never split between two polls and at least one is returned when there is
 // one. It returns the LSN after the last one read, or cursor when there was
@@ -96,14 +82,14 @@ func (s *Service) tail(ctx context.Context, table, order, cond string, params []
 		panic("BUG: " + err.Error())
 	}
 	q := `WITH recs AS (
-  SELECT _lsn, count(*) AS n FROM _hot.` + table + ` WHERE _lsn >= ?` + cond + ` GROUP BY _lsn
+  SELECT _lsn, count(*) AS n FROM _hot.` + table + ` WHERE _lsn >= ? AND _lsn <= ?` + cond + ` GROUP BY _lsn
 ), picked AS (
   SELECT _lsn FROM recs QUALIFY sum(n) OVER (ORDER BY _lsn) - n < ?
 )
 SELECT ` + columns(t.ID, "") + `, _lsn FROM _hot.` + table + `
 WHERE _lsn IN (SELECT _lsn FROM picked)` + cond + `
 ORDER BY _lsn, ` + order
-	all := append([]any{cursor}, params...)
+	all := append([]any{cursor, s.e.AppliedLSN()}, params...)
 	all = append(all, int64(n))
 	all = append(all, params...)
 	next := cursor

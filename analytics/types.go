@@ -1,6 +1,10 @@
 package analytics
 
-import "time"
+import (
+	"encoding/json"
+	"math"
+	"time"
+)
 
 // The JSON field names below are part of tael's REST contract (tools written
 // for the Rust tael read them): change them only with the REST docs.
@@ -291,4 +295,36 @@ type Correlation struct {
 	Spans      []Span    `json:"spans"`
 	Logs       []Log     `json:"logs"`
 	Metrics    []Metric  `json:"metrics"`
+}
+
+// MarshalJSON writes a value that is not finite (a Prometheus stale marker,
+// an OTLP point with no recorded value) as null: JSON has no NaN or
+// infinity.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	type plain Metric
+	if !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) {
+		return json.Marshal(plain(m))
+	}
+	return json.Marshal(struct {
+		plain
+		Value *float64 `json:"value"`
+	}{plain: plain(m)})
+}
+
+// UnmarshalJSON reads a null value back as NaN.
+func (m *Metric) UnmarshalJSON(b []byte) error {
+	type plain Metric
+	var v struct {
+		plain
+		Value *float64 `json:"value"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*m = Metric(v.plain)
+	m.Value = math.NaN()
+	if v.Value != nil {
+		m.Value = *v.Value
+	}
+	return nil
 }

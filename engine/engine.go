@@ -371,5 +371,11 @@ func (e *Engine) closeStores() error {
 // Dir returns the data directory.
 func (e *Engine) Dir() string { return e.dir }
 
+// AppliedLSN returns the applied watermark: every WAL record up to it has
+// been applied to the hot tier and fed to the mirror (records finish out
+// of order, so a higher one may be applied too). A reader of the mirror
+// that wants no gaps reads records up to it.
+func (e *Engine) AppliedLSN() uint64 { return e.applied.get() }
+
 // Allocator returns the allocator the engine's batches come from.
 func (e *Engine) Allocator() memory.Allocator { return e.mem }

@@ -87,6 +87,16 @@ func stream[T any](a *API, w http.ResponseWriter, r *http.Request, event string,
 		return
 	}
 
+	// send writes and flushes b, giving up on a client that has not read
+	// for writeTimeout: a stalled reader must not hold the handler (and the
+	// server's shutdown) forever.
+	send := func(b []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := w.Write(b); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	tick := time.NewTicker(a.opts.TailInterval)
 	defer tick.Stop()
 	keep := time.NewTicker(a.opts.KeepAlive)
@@ -97,10 +107,7 @@ func stream[T any](a *API, w http.ResponseWriter, r *http.Request, event string,
 		case <-ctx.Done():
 			return
 		case <-keep.C:
-			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
-				return
-			}
-			if rc.Flush() != nil {
+			if !send([]byte(": keepalive\n\n")) {
 				return
 			}
 			continue
@@ -116,8 +123,7 @@ func stream[T any](a *API, w http.ResponseWriter, r *http.Request, event string,
 				_, msg := a.status(ctx, err)
 				a.log.Error("rest: live tail failed", "path", r.URL.Path, "err", err)
 				b, _ := json.Marshal(errorBody{Error: msg})
-				_, _ = w.Write([]byte("event: error\ndata: " + string(b) + "\n\n"))
-				_ = rc.Flush()
+				send([]byte("event: error\ndata: " + string(b) + "\n\n"))
 				return
 			}
 			cursor = next
@@ -137,10 +143,7 @@ func stream[T any](a *API, w http.ResponseWriter, r *http.Request, event string,
 				buf.Write(b) // one line: json.Marshal writes no newline
 				buf.WriteString("\n\n")
 			}
-			if _, err := w.Write(buf.Bytes()); err != nil {
-				return
-			}
-			if rc.Flush() != nil {
+			if !send(buf.Bytes()) {
 				return
 			}
 			keep.Reset(a.opts.KeepAlive)
@@ -150,3 +153,6 @@ func stream[T any](a *API, w http.ResponseWriter, r *http.Request, event string,
 		}
 	}
 }
+
+// writeTimeout bounds one write of a live tail to its client.
+const writeTimeout = 30 * time.Second
