@@ -11,14 +11,11 @@ import (
 
 // Correlate gathers a trace's spans, logs and metrics.
 func (s *Service) Correlate(ctx context.Context, id string) (*Correlation, error) {
-	id, err := traceID(id)
+	tr, err := s.Trace(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	spans, err := s.traceSpans(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+	id, spans := tr.TraceID, tr.Spans
 	c := &Correlation{TraceID: id, SpanCount: int64(len(spans)), Spans: spans, Logs: []Log{}, Metrics: []Metric{}}
 	c.StartTime, c.EndTime = spans[0].StartTime, spans[0].EndTime
 	for _, sp := range spans {

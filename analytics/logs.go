@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -24,34 +23,27 @@ func (s *Service) Logs(ctx context.Context, f LogFilter) ([]Log, error) {
 		return nil, err
 	}
 	now := s.now()
-	conds := []string{"timestamp >= ?", "timestamp <= ?"}
-	params := []any{now.Add(-last), now}
+	w := windowFilter("timestamp", now.Add(-last), now)
 	if f.Service != "" {
-		conds = append(conds, "service = ?")
-		params = append(params, f.Service)
+		w.add("service = ?", f.Service)
 	}
 	if f.Severity != "" {
-		conds = append(conds, "severity IN ("+placeholders(len(sevs))+")")
-		for _, v := range sevs {
-			params = append(params, v)
-		}
+		w.add("severity IN ("+placeholders(len(sevs))+")", anys(sevs)...)
 	}
 	if f.BodyContains != "" {
-		conds = append(conds, "contains(lower(body), lower(?))")
-		params = append(params, f.BodyContains)
+		w.add("contains(lower(body), lower(?))", f.BodyContains)
 	}
 	if f.TraceID != "" {
 		id, err := traceID(f.TraceID)
 		if err != nil {
 			return nil, err
 		}
-		conds = append(conds, "trace_id = ?")
-		params = append(params, id)
+		w.add("trace_id = ?", id)
 	}
-	q := "SELECT " + columns(schema.Logs, "") + " FROM logs WHERE " + strings.Join(conds, " AND ") +
+	q := "SELECT " + columns(schema.Logs, "") + " FROM logs WHERE " + w.sql() +
 		" ORDER BY timestamp DESC, service, span_id, body LIMIT ?"
 	out := []Log{}
-	err = s.each(ctx, q, append(params, int64(n)), func(rec arrow.RecordBatch) error {
+	err = s.each(ctx, q, append(w.params, int64(n)), func(rec arrow.RecordBatch) error {
 		out = append(out, logsOf(rec)...)
 		return nil
 	})
@@ -75,24 +67,20 @@ func (s *Service) Metrics(ctx context.Context, f MetricFilter) ([]Metric, error)
 		return nil, err
 	}
 	now := s.now()
-	conds := []string{"timestamp >= ?", "timestamp <= ?"}
-	params := []any{now.Add(-last), now}
+	w := windowFilter("timestamp", now.Add(-last), now)
 	if f.Service != "" {
-		conds = append(conds, "service = ?")
-		params = append(params, f.Service)
+		w.add("service = ?", f.Service)
 	}
 	if f.Name != "" {
-		conds = append(conds, "name = ?")
-		params = append(params, f.Name)
+		w.add("name = ?", f.Name)
 	}
 	if f.MetricType != "" {
-		conds = append(conds, "metric_type = ?")
-		params = append(params, f.MetricType)
+		w.add("metric_type = ?", f.MetricType)
 	}
-	q := "SELECT " + columns(schema.Metrics, "") + " FROM metrics WHERE " + strings.Join(conds, " AND ") +
+	q := "SELECT " + columns(schema.Metrics, "") + " FROM metrics WHERE " + w.sql() +
 		" ORDER BY timestamp DESC, name, series_id LIMIT ?"
 	out := []Metric{}
-	err = s.each(ctx, q, append(params, int64(n)), func(rec arrow.RecordBatch) error {
+	err = s.each(ctx, q, append(w.params, int64(n)), func(rec arrow.RecordBatch) error {
 		out = append(out, metricsOf(rec)...)
 		return nil
 	})

@@ -293,3 +293,33 @@ func commentsOf(rec arrow.RecordBatch) []Comment {
 	}
 	return cs
 }
+
+// filter builds a WHERE clause of conditions joined by AND, with their
+// parameters in order.
+type filter struct {
+	conds  []string
+	params []any
+}
+
+// windowFilter returns a filter of rows whose time column lies in [from, to].
+func windowFilter(timeCol string, from, to time.Time) *filter {
+	return &filter{conds: []string{timeCol + " >= ?", timeCol + " <= ?"}, params: []any{from, to}}
+}
+
+// add appends a condition and its parameters.
+func (f *filter) add(cond string, params ...any) {
+	f.conds = append(f.conds, cond)
+	f.params = append(f.params, params...)
+}
+
+// sql returns the conditions joined by AND.
+func (f *filter) sql() string { return strings.Join(f.conds, " AND ") }
+
+// anys returns ss as parameters.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
+}

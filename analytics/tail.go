@@ -16,14 +16,7 @@ import (
 // first n matching rows (n: 0 means DefaultRows), so a poll may return more
 // than n.
 func (s *Service) TailSpans(ctx context.Context, service string, cursor uint64, n int) ([]Span, uint64, error) {
-	n, err := limit(n, DefaultRows)
-	if err != nil {
-		return nil, 0, err
-	}
 	out := []Span{}
-	if cursor == 0 {
-		return out, s.e.AppliedLSN() + 1, nil
-	}
 	var cond string
 	var params []any
 	if service != "" {
@@ -37,18 +30,11 @@ func (s *Service) TailSpans(ctx context.Context, service string, cursor uint64, 
 
 // TailLogs is TailSpans for logs; severity is a minimum as in LogFilter.
 func (s *Service) TailLogs(ctx context.Context, service, severity string, cursor uint64, n int) ([]Log, uint64, error) {
-	n, err := limit(n, DefaultRows)
-	if err != nil {
-		return nil, 0, err
-	}
 	sevs, err := atLeast(severity)
 	if err != nil {
 		return nil, 0, err
 	}
 	out := []Log{}
-	if cursor == 0 {
-		return out, s.e.AppliedLSN() + 1, nil
-	}
 	var cond string
 	var params []any
 	if service != "" {
@@ -56,9 +42,7 @@ func (s *Service) TailLogs(ctx context.Context, service, severity string, cursor
 	}
 	if severity != "" {
 		cond += " AND severity IN (" + placeholders(len(sevs)) + ")"
-		for _, v := range sevs {
-			params = append(params, v)
-		}
+		params = append(params, anys(sevs)...)
 	}
 	next, err := s.tail(ctx, "logs", "timestamp, span_id, body", cond, params, cursor, n, func(rec arrow.RecordBatch) {
 		out = append(out, logsOf(rec)...)
@@ -74,9 +58,17 @@ func (s *Service) TailLogs(ctx context.Context, service, severity string, cursor
 // are those that begin within the first n matching rows, so a record is
 // never split between two polls and at least one is returned when there is
 // one. It returns the LSN after the last one read, or cursor when there was
-// nothing new.
+// nothing new. Cursor 0 reads nothing and returns the cursor after the
+// watermark; n 0 means DefaultRows.
 func (s *Service) tail(ctx context.Context, table, order, cond string, params []any, cursor uint64, n int,
 	add func(arrow.RecordBatch)) (uint64, error) {
+	n, err := limit(n, DefaultRows)
+	if err != nil {
+		return 0, err
+	}
+	if cursor == 0 {
+		return s.e.AppliedLSN() + 1, nil
+	}
 	t, err := schema.ByName(table)
 	if err != nil {
 		panic("BUG: " + err.Error())

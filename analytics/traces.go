@@ -36,12 +36,8 @@ func (s *Service) Traces(ctx context.Context, f TraceFilter) ([]TraceSummary, er
 	}
 	now := s.now()
 	from := now.Add(-last)
-	conds := []string{"start_time >= ?", "start_time <= ?"}
-	params := []any{from, now}
-	add := func(cond string, p ...any) {
-		conds = append(conds, cond)
-		params = append(params, p...)
-	}
+	w := windowFilter("start_time", from, now)
+	add := w.add
 	if f.Service != "" {
 		add("service = ?", f.Service)
 	}
@@ -76,9 +72,9 @@ func (s *Service) Traces(ctx context.Context, f TraceFilter) ([]TraceSummary, er
 	// first span, so the newest traces can be chosen before their spans are
 	// aggregated: a default listing then aggregates 20 traces, not every
 	// trace of the hour.
-	matched := `SELECT DISTINCT trace_id FROM spans WHERE ` + strings.Join(conds, " AND ")
-	if len(conds) == 2 {
-		matched = `SELECT trace_id FROM spans WHERE ` + strings.Join(conds, " AND ") + `
+	matched := `SELECT DISTINCT trace_id FROM spans WHERE ` + w.sql()
+	if len(w.conds) == 2 {
+		matched = `SELECT trace_id FROM spans WHERE ` + w.sql() + `
   GROUP BY trace_id ORDER BY min(start_time) DESC, trace_id LIMIT ` + itoa(n)
 	}
 	// The root sorts first by (has a parent, start time, span id).
@@ -96,7 +92,7 @@ WHERE start_time >= ? AND start_time <= ? AND trace_id IN (SELECT trace_id FROM 
 GROUP BY trace_id
 ORDER BY min(start_time) DESC, trace_id
 LIMIT ?`
-	params = append(params, from, now, int64(n))
+	params := append(w.params, from, now, int64(n))
 	out := []TraceSummary{}
 	err = s.each(ctx, q, params, func(rec arrow.RecordBatch) error {
 		for i := range int(rec.NumRows()) {

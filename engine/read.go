@@ -78,10 +78,30 @@ func (r *readers) olderThan(v uint64) bool {
 // means all). Every row is read exactly once, whatever compaction does
 // meanwhile. The caller releases the reader.
 func (e *Engine) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange, columns []string) (array.RecordReader, error) {
+	return e.scan(ctx, table, tr, columns, nil)
+}
+
+// ScanMetrics is Scan of the metrics table for a reader that wants only the
+// metric names given (sorted, distinct): cold row groups holding none of
+// them are skipped, so a query of a few metrics reads about their share of
+// the cold files. Rows of other metrics may still come (hot rows, row
+// groups holding several names): the caller filters.
+func (e *Engine) ScanMetrics(ctx context.Context, tr schema.TimeRange, columns []string, names []string) (array.RecordReader, error) {
+	return e.scan(ctx, schema.Metrics, tr, columns, names)
+}
+
+// scan is Scan, for metrics restricted to names when they are not nil.
+func (e *Engine) scan(ctx context.Context, table schema.ID, tr schema.TimeRange, columns, names []string) (array.RecordReader, error) {
 	m, done := e.readers.begin(e.cold)
 	var rs []array.RecordReader
 	if table != schema.LLMPayloads {
-		cr, err := e.cold.Scan(ctx, m, table, tr, columns)
+		var cr array.RecordReader
+		var err error
+		if names != nil {
+			cr, err = e.cold.ScanNames(ctx, m, tr, columns, names)
+		} else {
+			cr, err = e.cold.Scan(ctx, m, table, tr, columns)
+		}
 		if err != nil {
 			done()
 			return nil, err
@@ -100,27 +120,6 @@ func (e *Engine) Scan(ctx context.Context, table schema.ID, tr schema.TimeRange,
 		rs = append(rs, hr)
 	}
 	return newConcatReader(rs, done), nil
-}
-
-// ScanMetrics is Scan of the metrics table for a reader that wants only the
-// metric names given (sorted, distinct): cold row groups holding none of
-// them are skipped, so a query of a few metrics reads about their share of
-// the cold files. Rows of other metrics may still come (hot rows, row
-// groups holding several names): the caller filters.
-func (e *Engine) ScanMetrics(ctx context.Context, tr schema.TimeRange, columns []string, names []string) (array.RecordReader, error) {
-	m, done := e.readers.begin(e.cold)
-	cr, err := e.cold.ScanNames(ctx, m, tr, columns, names)
-	if err != nil {
-		done()
-		return nil, err
-	}
-	hr, err := e.hot.Scan(ctx, schema.Metrics, tr, columns, hotMoved(m.MovedOf(schema.Metrics)))
-	if err != nil {
-		cr.Release()
-		done()
-		return nil, err
-	}
-	return newConcatReader([]array.RecordReader{cr, hr}, done), nil
 }
 
 // Trace returns every span of the trace, hot and cold, in no particular

@@ -29,21 +29,10 @@ var ErrColumn = schema.ErrUnknownColumn
 // group at a time. Its Err reports ctx's error if ctx ends first. The caller
 // releases it.
 func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schema.TimeRange, columns []string) (array.RecordReader, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	t, err := coldTable(table)
-	if err != nil {
-		return nil, err
-	}
-	fields, sch, err := t.Project(columns)
-	if err != nil {
-		return nil, err
-	}
 	if m == nil {
 		m = s.Manifest()
 	}
-	return s.scanFiles(ctx, t, m.TableFiles(table, tr), tr, fields, sch), nil
+	return s.scan(ctx, table, m.TableFiles(table, tr), tr, columns, nil)
 }
 
 // ScanNames is Scan of the metrics table that may skip the row groups
@@ -52,17 +41,26 @@ func (s *Store) Scan(ctx context.Context, m *Manifest, table schema.ID, tr schem
 // sorted by name first (doc.go), so a query of one metric reads about its
 // share of each file.
 func (s *Store) ScanNames(ctx context.Context, m *Manifest, tr schema.TimeRange, columns []string, names []string) (array.RecordReader, error) {
-	rr, err := s.Scan(ctx, m, schema.Metrics, tr, columns)
-	if err != nil {
-		return nil, err
+	if m == nil {
+		m = s.Manifest()
 	}
-	rr.(*scanReader).names = names
-	return rr, nil
+	return s.scan(ctx, schema.Metrics, m.TableFiles(schema.Metrics, tr), tr, columns, names)
 }
 
 // ScanFiles is Scan over the given files of table (from a manifest the
 // caller holds a read on), which must all be of that table.
 func (s *Store) ScanFiles(ctx context.Context, table schema.ID, files []File, tr schema.TimeRange, columns []string) (array.RecordReader, error) {
+	for _, f := range files {
+		if f.Table != table {
+			return nil, fmt.Errorf("cold: scan of %s given a file of another table: %s", table, f.Path)
+		}
+	}
+	return s.scan(ctx, table, files, tr, columns, nil)
+}
+
+// scan returns a reader of the rows of files in tr, skipping the row groups
+// of metric names other than names when names is not nil.
+func (s *Store) scan(ctx context.Context, table schema.ID, files []File, tr schema.TimeRange, columns, names []string) (array.RecordReader, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -74,26 +72,9 @@ func (s *Store) ScanFiles(ctx context.Context, table schema.ID, files []File, tr
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		if f.Table != table {
-			return nil, fmt.Errorf("cold: scan of %s given a file of another table: %s", t.Name, f.Path)
-		}
-	}
-	return s.scanFiles(ctx, t, files, tr, fields, sch), nil
-}
-
-func (s *Store) scanFiles(ctx context.Context, t *schema.Table, files []File, tr schema.TimeRange, fields []int, sch *arrow.Schema) array.RecordReader {
-	r := &scanReader{
-		ctx:    ctx,
-		s:      s,
-		t:      t,
-		tr:     tr,
-		fields: fields,
-		schema: sch,
-		files:  files,
-	}
+	r := &scanReader{ctx: ctx, s: s, t: t, tr: tr, fields: fields, schema: sch, files: files, names: names}
 	r.refs.Store(1)
-	return r
+	return r, nil
 }
 
 // scanReader is the array.RecordReader Scan returns. It is used by one
