@@ -85,24 +85,41 @@ func (s *Service) Anomalies(ctx context.Context, current, baseline time.Duration
 		params = append(params, service)
 	}
 	cur, base := map[string]*windowStats{}, map[string]*windowStats{}
+	curM, baseM := map[string]*windowStats{}, map[string]*windowStats{}
 	get := func(m map[string]*windowStats, k string) *windowStats {
 		if m[k] == nil {
 			m[k] = &windowStats{}
 		}
 		return m[k]
 	}
-	q := `SELECT service, start_time >= ? AS cur, count(*), count(*) FILTER (WHERE status = 'error'),
-  quantile_cont(duration_ms, 0.95)
-FROM spans WHERE ` + cond + ` GROUP BY ALL ORDER BY ALL`
+	// One scan of both windows, grouped per service and per LLM model.
+	q := `SELECT service, llm_model, grouping(service) = 1 AS by_model, start_time >= ? AS cur,
+  count(*), count(*) FILTER (WHERE status = 'error'), quantile_cont(duration_ms, 0.95),
+  coalesce(sum(cost_usd), 0), count(cost_usd), coalesce(sum(total_tokens), 0)::BIGINT
+FROM spans WHERE ` + cond + `
+GROUP BY GROUPING SETS ((service, cur), (llm_model, cur)) ORDER BY ALL`
 	err = s.each(ctx, q, params, func(rec arrow.RecordBatch) error {
 		c := rec.Columns()
 		for i := range int(rec.NumRows()) {
+			isCur := c[3].(interface{ Value(int) bool }).Value(i)
+			if c[2].(interface{ Value(int) bool }).Value(i) {
+				if c[1].IsNull(i) {
+					continue // spans that are not LLM calls
+				}
+				m := baseM
+				if isCur {
+					m = curM
+				}
+				w := get(m, str(c[1], i))
+				w.spans, w.cost, w.costs, w.tokens = i64(c[4], i), f64(c[7], i), i64(c[8], i), i64(c[9], i)
+				continue
+			}
 			m := base
-			if c[1].(interface{ Value(int) bool }).Value(i) {
+			if isCur {
 				m = cur
 			}
 			w := get(m, str(c[0], i))
-			w.spans, w.errors, w.p95 = i64(c[2], i), i64(c[3], i), f64(c[4], i)
+			w.spans, w.errors, w.p95 = i64(c[4], i), i64(c[5], i), f64(c[6], i)
 		}
 		return nil
 	})
@@ -112,26 +129,6 @@ FROM spans WHERE ` + cond + ` GROUP BY ALL ORDER BY ALL`
 	for _, svc := range sortedKeys(cur, base) {
 		c, b := get(cur, svc), get(base, svc)
 		out.Anomalies = append(out.Anomalies, serviceAnomalies(svc, c, b, current, baseline)...)
-	}
-
-	curM, baseM := map[string]*windowStats{}, map[string]*windowStats{}
-	q = `SELECT llm_model, start_time >= ? AS cur, count(*), coalesce(sum(cost_usd), 0), count(cost_usd),
-  coalesce(sum(total_tokens), 0)::BIGINT
-FROM spans WHERE ` + cond + ` AND llm_model IS NOT NULL GROUP BY ALL ORDER BY ALL`
-	err = s.each(ctx, q, params, func(rec arrow.RecordBatch) error {
-		c := rec.Columns()
-		for i := range int(rec.NumRows()) {
-			m := baseM
-			if c[1].(interface{ Value(int) bool }).Value(i) {
-				m = curM
-			}
-			w := get(m, str(c[0], i))
-			w.spans, w.cost, w.costs, w.tokens = i64(c[2], i), f64(c[3], i), i64(c[4], i), i64(c[5], i)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	for _, model := range sortedKeys(curM, baseM) {
 		if a, ok := costAnomaly(model, get(curM, model), get(baseM, model), current, baseline); ok {
