@@ -38,15 +38,7 @@ func (s *Service) Comments(ctx context.Context, id string, n int) ([]Comment, er
 		q = "SELECT * FROM (SELECT " + cols + " FROM trace_comments ORDER BY created_at DESC, id DESC LIMIT ?) ORDER BY created_at, id"
 		params = []any{int64(n)}
 	}
-	out := []Comment{}
-	err := s.each(ctx, q, params, func(rec arrow.RecordBatch) error {
-		out = append(out, commentsOf(rec)...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return collect(ctx, s, q, params, commentsOf)
 }
 
 // AddComment stores a comment durably and returns it with its id and time.

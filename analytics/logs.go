@@ -3,8 +3,6 @@ package analytics
 import (
 	"context"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/tael/tael/schema"
 )
 
@@ -42,15 +40,7 @@ func (s *Service) Logs(ctx context.Context, f LogFilter) ([]Log, error) {
 	}
 	q := "SELECT " + columns(schema.Logs, "") + " FROM logs WHERE " + w.sql() +
 		" ORDER BY timestamp DESC, service, span_id, body LIMIT ?"
-	out := []Log{}
-	err = s.each(ctx, q, append(w.params, int64(n)), func(rec arrow.RecordBatch) error {
-		out = append(out, logsOf(rec)...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return collect(ctx, s, q, append(w.params, int64(n)), logsOf)
 }
 
 // Metrics lists metric points matching f, newest first.
@@ -79,13 +69,5 @@ func (s *Service) Metrics(ctx context.Context, f MetricFilter) ([]Metric, error)
 	}
 	q := "SELECT " + columns(schema.Metrics, "") + " FROM metrics WHERE " + w.sql() +
 		" ORDER BY timestamp DESC, name, series_id LIMIT ?"
-	out := []Metric{}
-	err = s.each(ctx, q, append(w.params, int64(n)), func(rec arrow.RecordBatch) error {
-		out = append(out, metricsOf(rec)...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return collect(ctx, s, q, append(w.params, int64(n)), metricsOf)
 }

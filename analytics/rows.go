@@ -31,6 +31,20 @@ func (s *Service) each(ctx context.Context, q string, params []any, fn func(rec 
 	return nil
 }
 
+// collect runs q and returns its rows, each batch converted by conv; an
+// empty list, not nil, when there are none.
+func collect[T any](ctx context.Context, s *Service, q string, params []any, conv func(arrow.RecordBatch) []T) ([]T, error) {
+	out := []T{}
+	err := s.each(ctx, q, params, func(rec arrow.RecordBatch) error {
+		out = append(out, conv(rec)...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // columns returns the named columns of table, quoted, comma-separated, each
 // prefixed with prefix (an alias and a dot, or "").
 func columns(table schema.ID, prefix string) string {
